@@ -1,0 +1,61 @@
+# Entry points; see README.md. Everything runs as root on Debian 12.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+COLL_LINK := build/collections/ansible_collections/swarmnet/overlay
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: setup lab lab-create lab-destroy test unit sanity molecule build doc-test bench clean
+
+setup: $(VENV)/.done $(COLL_LINK)
+
+$(VENV)/.done: requirements.txt bindep.txt
+	@if command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    $$(grep -v '^#' bindep.txt) >/dev/null; fi
+	/usr/bin/python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(COLL_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+# The demo: three lab hosts, site.yml on them, proof that the overlays carry traffic.
+lab: setup lab-create
+	$(BIN)/ansible-playbook -i inventories/lab site.yml
+	$(BIN)/ansible-playbook -i inventories/lab playbooks/proof.yml
+
+lab-create: setup
+	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=present
+
+lab-destroy: setup
+	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent
+
+# Every test: unit, sanity, packaging + ansible-doc, molecule default scenario.
+test: setup unit sanity doc-test molecule
+
+unit:
+	$(BIN)/pytest -q tests/unit
+
+sanity:
+	./tests/sanity/run.sh
+
+doc-test:
+	./tests/doc-test.sh
+
+molecule:
+	cd extensions 2>/dev/null || true; $(BIN)/molecule test -s default
+
+build: setup
+	$(BIN)/ansible-galaxy collection build --force --output-path build/
+
+bench: setup
+	$(PY) bench/peers.py
+	$(PY) bench/throughput.py
+
+clean:
+	rm -rf build tests/output

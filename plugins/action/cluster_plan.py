@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of cluster_plan: gather every host's variables, run the pure plan."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.swarmnet.overlay.plugins.module_utils import plan
+
+ARGS = frozenset(("networks", "hosts", "live_var"))
+
+
+def _plain(value):
+    """Copy templated inventory data into plain Python containers."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = self._task.args
+        unknown = sorted(set(args) - ARGS)
+        if unknown:
+            return dict(result, failed=True, msg="cluster_plan: unsupported parameters %s" % ", ".join(unknown))
+        hostvars = task_vars["hostvars"]
+        names = args.get("hosts") or task_vars.get("ansible_play_hosts_all") or []
+        live_var = args.get("live_var", "swarmnet_live")
+        hosts, reported = {}, {}
+        for name in names:
+            hv = hostvars[name]
+            facts_addr = (hv.get("ansible_default_ipv4") or {}).get("address")
+            hosts[name] = {
+                "advertise_addr": hv.get("swarmnet_advertise_addr") or facts_addr,
+                "underlay_mtu": hv.get("swarmnet_underlay_mtu"),
+                "sandboxes": _plain(hv.get("swarmnet_sandboxes") or []),
+            }
+            live = hv.get(live_var)
+            if isinstance(live, dict) and not live.get("failed") and not live.get("skipped"):
+                reported[name] = _plain({k: live.get(k) for k in ("networks", "endpoints", "underlay_mtu")})
+        source = task_vars.get("inventory_hostname")
+        try:
+            planned = plan.build(_plain(args.get("networks") or []), _plain(hosts), reported, source)
+        except plan.PlanError as exc:
+            return dict(result, failed=True, errors=exc.errors,
+                        msg="swarmnet inventory refused, no host changed:\n- " + "\n- ".join(exc.errors))
+        return dict(result, changed=False, plan=planned)

@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A sandbox (a task's network namespace) and its endpoints: one veth per network.
+
+The sandbox end carries the endpoint's IP, MAC and MTU and an alias naming its
+network; the other end sits on the network's br0. A sandbox the collection
+created is marked by an alias on its `lo`, so `state: absent` removes only
+namespaces it made (never a Podman or LXC namespace it was pointed at).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import links, naming, netns
+
+OWNED_ALIAS = "swarmnet sandbox"
+
+
+class EndpointError(Exception):
+    pass
+
+
+def observe(sandbox):
+    """{network: endpoint view} for the sandbox's endpoints, and whether we own it."""
+    if not netns.exists(sandbox):
+        return None
+    with netns.rtnl(sandbox) as ipr:
+        all_links = links.all_links(ipr)
+        owned = any(lk["ifname"] == "lo" and lk.get("alias") == OWNED_ALIAS for lk in all_links)
+        endpoints = {}
+        for lk in all_links:
+            alias = lk.get("alias") or ""
+            if alias.startswith(naming.ENDPOINT_ALIAS):
+                network = alias[len(naming.ENDPOINT_ALIAS):]
+                endpoints[network] = {
+                    "network": network,
+                    "ifname": lk["ifname"],
+                    "address": ["%s/%d" % a for a in links.ipv4_addresses(ipr, lk["index"])],
+                    "mac": lk["mac"],
+                    "mtu": lk["mtu"],
+                    "up": lk["up"],
+                    "index": lk["index"],
+                }
+    return {"owned": owned, "endpoints": endpoints}
+
+
+def summary(observed):
+    if observed is None:
+        return {}
+    return {net: {"ifname": ep["ifname"], "address": ep["address"], "mac": ep["mac"], "mtu": ep["mtu"]}
+            for net, ep in sorted(observed["endpoints"].items())}
+
+
+def desired_summary(endpoints):
+    return {ep["network"]: {"ifname": ep["ifname"], "address": [ep["address"]],
+                            "mac": ep["mac"].lower(), "mtu": ep["mtu"]}
+            for ep in sorted(endpoints, key=lambda e: e["network"])}
+
+
+def ensure_present(sandbox, endpoints, changes):
+    if not netns.exists(sandbox):
+        changes("create sandbox namespace %s" % sandbox, _create_sandbox, sandbox)
+        if changes.check_mode:
+            for ep in endpoints:
+                changes("attach %s to network %s as %s %s" % (sandbox, ep["network"], ep["ifname"],
+                                                              ep["address"]), _noop)
+            return
+    observed = observe(sandbox)
+    wanted = {ep["network"]: ep for ep in endpoints}
+    with netns.rtnl(sandbox) as ipr:
+        lo = links.by_name(ipr, "lo")
+        if lo and not lo["up"]:
+            changes("set lo up in %s" % sandbox, ipr.link, "set", index=lo["index"], state="up")
+        for network, have in sorted(observed["endpoints"].items()):
+            if network not in wanted:
+                changes("detach %s from network %s (delete %s)" % (sandbox, network, have["ifname"]),
+                        ipr.link, "del", index=have["index"])
+        for network, ep in sorted(wanted.items()):
+            _ensure_endpoint(ipr, sandbox, ep, observed["endpoints"].get(network), changes)
+
+
+def _noop():
+    return None
+
+
+def _create_sandbox(sandbox):
+    netns.create(sandbox)
+    with netns.rtnl(sandbox) as ipr:
+        index = ipr.link_lookup(ifname="lo")[0]
+        ipr.link("set", index=index, ifalias=OWNED_ALIAS, state="up")
+
+
+def _ensure_endpoint(ipr, sandbox, ep, have, changes):
+    net_ns = ep["netns"]
+    if not netns.exists(net_ns):
+        raise EndpointError("network %s is not on this host (namespace %s missing): "
+                            "apply overlay_network first" % (ep["network"], net_ns))
+    host_end = naming.veth_host_name(sandbox, ep["network"])
+    with netns.rtnl(net_ns) as nipr:
+        peer = links.by_name(nipr, host_end)
+        bridge = links.by_name(nipr, naming.BRIDGE)
+        if have is not None and peer is None:
+            changes("delete %s in %s: its network end is gone" % (have["ifname"], sandbox),
+                    ipr.link, "del", index=have["index"])
+            have = None
+        elif have is None and peer is not None:
+            changes("delete orphan %s in %s" % (host_end, net_ns), nipr.link, "del", index=peer["index"])
+            peer = None
+        if have is None:
+            changes("attach %s to network %s as %s %s" % (sandbox, ep["network"], ep["ifname"], ep["address"]),
+                    _create_endpoint, nipr, ipr, sandbox, ep, host_end)
+            return
+        _repair_sandbox_end(ipr, sandbox, ep, have, changes)
+        if bridge is not None and peer.get("master") != bridge["index"]:
+            changes("attach %s to %s in %s" % (host_end, naming.BRIDGE, net_ns),
+                    nipr.link, "set", index=peer["index"], master=bridge["index"])
+        if peer["mtu"] != ep["mtu"]:
+            changes("set %s mtu %d in %s" % (host_end, ep["mtu"], net_ns),
+                    nipr.link, "set", index=peer["index"], mtu=ep["mtu"])
+        if not peer["up"]:
+            changes("set %s up in %s" % (host_end, net_ns), nipr.link, "set", index=peer["index"], state="up")
+
+
+def _create_endpoint(nipr, ipr, sandbox, ep, host_end):
+    # Both ends are made in the network namespace, then one end moves into the sandbox.
+    temp = host_end.replace("ve-", "vs-", 1)
+    nipr.link("add", ifname=host_end, kind="veth", peer=temp)
+    index = nipr.link_lookup(ifname=temp)[0]
+    nipr.link("set", index=index, net_ns_fd=sandbox)
+    bridge = nipr.link_lookup(ifname=naming.BRIDGE)[0]
+    host_index = nipr.link_lookup(ifname=host_end)[0]
+    nipr.link("set", index=host_index, master=bridge, mtu=ep["mtu"], state="up")
+    inside = ipr.link_lookup(ifname=temp)[0]
+    address, prefix = ep["address"].split("/")
+    ipr.link("set", index=inside, ifname=ep["ifname"], address=ep["mac"], mtu=ep["mtu"],
+             ifalias=naming.ENDPOINT_ALIAS + ep["network"])
+    ipr.addr("add", index=inside, address=address, prefixlen=int(prefix))
+    ipr.link("set", index=inside, state="up")
+
+
+def _repair_sandbox_end(ipr, sandbox, ep, have, changes):
+    index = have["index"]
+    if have["ifname"] != ep["ifname"] or have["mac"] != ep["mac"].lower():
+        changes("set %s in %s: name %s, mac %s" % (have["ifname"], sandbox, ep["ifname"], ep["mac"]),
+                _rename, ipr, index, ep["ifname"], ep["mac"])
+    if have["mtu"] != ep["mtu"]:
+        changes("set %s mtu %d in %s" % (ep["ifname"], ep["mtu"], sandbox),
+                ipr.link, "set", index=index, mtu=ep["mtu"])
+    address, prefix = ep["address"].split("/")
+    for current in have["address"]:
+        if current != ep["address"]:
+            addr, plen = current.split("/")
+            changes("remove address %s from %s in %s" % (current, ep["ifname"], sandbox),
+                    ipr.addr, "del", index=index, address=addr, prefixlen=int(plen))
+    if ep["address"] not in have["address"]:
+        changes("address %s on %s in %s" % (ep["address"], ep["ifname"], sandbox),
+                ipr.addr, "add", index=index, address=address, prefixlen=int(prefix))
+    if not have["up"]:
+        changes("set %s up in %s" % (ep["ifname"], sandbox), ipr.link, "set", index=index, state="up")
+
+
+def _rename(ipr, index, ifname, mac):
+    ipr.link("set", index=index, state="down")
+    ipr.link("set", index=index, ifname=ifname, address=mac)
+    ipr.link("set", index=index, state="up")
+
+
+def ensure_absent(sandbox, changes):
+    observed = observe(sandbox)
+    if observed is None:
+        return
+    # Endpoints go first: a namespace a process still holds outlives its name.
+    with netns.rtnl(sandbox) as ipr:
+        for network, have in sorted(observed["endpoints"].items()):
+            changes("detach %s from network %s (delete %s)" % (sandbox, network, have["ifname"]),
+                    ipr.link, "del", index=have["index"])
+    if observed["owned"]:
+        changes("delete sandbox namespace %s" % sandbox, netns.remove, sandbox)

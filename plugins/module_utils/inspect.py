@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the collection has made on this host, read from the kernel (no state file)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import endpoint, links, naming, netns, peers
+
+
+def _network(ns):
+    with netns.rtnl(ns) as ipr:
+        all_links = {lk["ifname"]: lk for lk in links.all_links(ipr)}
+        br = all_links.get(naming.BRIDGE)
+        if br is None or not (br.get("alias") or "").startswith(naming.BRIDGE_ALIAS):
+            return None
+        name = br["alias"][len(naming.BRIDGE_ALIAS):]
+        addresses = links.ipv4_addresses(ipr, br["index"])
+        found = {"name": name, "netns": ns, "mtu": br["mtu"], "vni": None, "data_port": None,
+                 "local": None, "peers": [], "ports": sorted(
+                     lk["ifname"] for lk in all_links.values() if lk.get("master") == br["index"])}
+        if addresses:
+            iface = ipaddress.IPv4Interface("%s/%d" % addresses[0])
+            found["gateway"] = str(iface)
+            found["subnet"] = str(iface.network)
+        for lk in all_links.values():
+            if lk["kind"] == "vxlan":
+                vx = lk["vxlan"]
+                found.update(vxlan=lk["ifname"], vni=vx["vni"], data_port=vx["port"],
+                             local=vx["local"], vxlan_mtu=lk["mtu"])
+                neigh, fdb = peers.read(ipr, lk["index"])
+                found["peers"] = sorted(({"ip": ip, "mac": mac, "vtep": fdb.get(mac)}
+                                         for ip, mac in neigh.items()),
+                                        key=lambda p: ipaddress.IPv4Address(p["ip"]))
+    return found
+
+
+def host_state(advertise_addr=None):
+    """Networks, endpoints and sandboxes the collection made, plus underlay facts."""
+    state = {"networks": [], "endpoints": [], "sandboxes": [], "underlay_mtu": None}
+    with netns.rtnl() as host:
+        addresses = links.host_addresses(host)
+        state["addresses"] = sorted(addresses)
+        if advertise_addr in addresses:
+            state["underlay_mtu"] = host.get_links(addresses[advertise_addr])[0].get("IFLA_MTU")
+    for ns in netns.names():
+        if ns.startswith(naming.NETNS_PREFIX):
+            net = _network(ns)
+            if net is not None:
+                state["networks"].append(net)
+            continue
+        observed = endpoint.observe(ns)
+        if observed is None or not (observed["endpoints"] or observed["owned"]):
+            continue
+        state["sandboxes"].append({"name": ns, "owned": observed["owned"]})
+        for network, ep in sorted(observed["endpoints"].items()):
+            ip = ep["address"][0].split("/")[0] if ep["address"] else None
+            state["endpoints"].append({"sandbox": ns, "network": network, "ifname": ep["ifname"],
+                                       "ip": ip, "address": ep["address"], "mac": ep["mac"],
+                                       "mtu": ep["mtu"]})
+    return state

@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading links (bridge, VXLAN, veth) from netlink into plain dicts."""
+
+from __future__ import annotations
+
+import socket
+
+
+def describe(msg):
+    """A plain dict of the link attributes the collection cares about."""
+    info = msg.get("IFLA_LINKINFO")
+    kind = info.get("IFLA_INFO_KIND") if info else None
+    data = info.get("IFLA_INFO_DATA") if info else None
+    link = {
+        "index": msg["index"],
+        "ifname": msg.get("IFLA_IFNAME"),
+        "kind": kind,
+        "mtu": msg.get("IFLA_MTU"),
+        "mac": msg.get("IFLA_ADDRESS"),
+        "alias": msg.get("IFLA_IFALIAS"),
+        "master": msg.get("IFLA_MASTER"),
+        "up": bool(msg["flags"] & 1),
+        "peer_index": msg.get("IFLA_LINK"),
+    }
+    if kind == "vxlan" and data is not None:
+        link["vxlan"] = {
+            "vni": data.get("IFLA_VXLAN_ID"),
+            "port": data.get("IFLA_VXLAN_PORT"),
+            "local": data.get("IFLA_VXLAN_LOCAL"),
+            "learning": data.get("IFLA_VXLAN_LEARNING"),
+            "proxy": data.get("IFLA_VXLAN_PROXY"),
+        }
+    return link
+
+
+def all_links(ipr):
+    return [describe(m) for m in ipr.get_links()]
+
+
+def by_name(ipr, ifname):
+    found = ipr.link_lookup(ifname=ifname)
+    if not found:
+        return None
+    return describe(ipr.get_links(found[0])[0])
+
+
+def ipv4_addresses(ipr, index=None):
+    """[(address, prefixlen)] on one link (or every link) of this namespace."""
+    kwargs = {"family": socket.AF_INET}
+    if index is not None:
+        kwargs["index"] = index
+    return sorted((a.get("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(**kwargs))
+
+
+def host_addresses(ipr):
+    """{address: ifindex} for every IPv4 address of this namespace."""
+    return {a.get("IFA_ADDRESS"): a["index"] for a in ipr.get_addr(family=socket.AF_INET)}

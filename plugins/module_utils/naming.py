@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Names of the kernel objects the collection owns, derived in one place.
+
+Pure functions: the plan, the modules and the info module must agree on every
+name, so none of them builds a name by itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+
+NETNS_PREFIX = "swarmnet-"
+BRIDGE = "br0"
+# Interface alias marks: how the info module recognises what the collection made.
+BRIDGE_ALIAS = "swarmnet network "        # + network name, on br0
+ENDPOINT_ALIAS = "swarmnet endpoint "     # + network name, on the sandbox end of a veth
+INGRESS_VNI = 4096
+FIRST_USER_VNI = 4097
+MAX_VNI = (1 << 24) - 1
+DEFAULT_DATA_PORT = 4789
+VXLAN_OVERHEAD = 50
+
+
+def network_netns(network):
+    """Network namespace holding a network's br0 and VXLAN device."""
+    return NETNS_PREFIX + network
+
+
+def vxlan_name(vni):
+    """VXLAN device name; unique per host because VNIs are."""
+    return "vx-%d" % vni
+
+
+def veth_host_name(sandbox, network):
+    """Name of the veth end on br0 (network namespace side), max 15 chars."""
+    digest = hashlib.sha1(("%s/%s" % (sandbox, network)).encode()).hexdigest()
+    return "ve-" + digest[:10]
+
+
+def endpoint_mac(ip):
+    """02:42 + the four octets of the IPv4 address, as Docker does."""
+    octets = ipaddress.IPv4Address(ip).packed
+    return "02:42:" + ":".join("%02x" % b for b in octets)

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Network namespaces by name (under /run/netns), and netlink sockets inside them."""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+NETNS_DIR = "/run/netns"
+
+try:
+    from pyroute2 import IPRoute
+    from pyroute2 import netns as _netns
+    import pyroute2
+    PYROUTE2_VERSION = getattr(pyroute2, "__version__", "0")
+    PYROUTE2_IMPORT_ERROR = None
+except ImportError:  # reported by require_pyroute2()
+    IPRoute = None
+    _netns = None
+    PYROUTE2_VERSION = None
+    PYROUTE2_IMPORT_ERROR = traceback.format_exc()
+
+
+def require_pyroute2(module):
+    """Fail the module clearly when pyroute2 (>= 0.9) is missing or too old."""
+    if PYROUTE2_IMPORT_ERROR is not None:
+        from ansible.module_utils.basic import missing_required_lib
+        module.fail_json(msg=missing_required_lib("pyroute2>=0.9") +
+                         " Run the swarmnet.overlay.prereqs role first.",
+                         exception=PYROUTE2_IMPORT_ERROR)
+    major_minor = tuple(int(p) for p in PYROUTE2_VERSION.split(".")[:2] if p.isdigit())
+    if major_minor < (0, 9):
+        module.fail_json(msg="pyroute2 %s on this host is too old: swarmnet.overlay needs >= 0.9 "
+                             "(interpreter %s). Run the swarmnet.overlay.prereqs role."
+                             % (PYROUTE2_VERSION, os.sys.executable))
+
+
+def exists(name):
+    return os.path.exists(os.path.join(NETNS_DIR, name))
+
+
+def names():
+    """Every named network namespace on this host, sorted."""
+    if not os.path.isdir(NETNS_DIR):
+        return []
+    return sorted(os.listdir(NETNS_DIR))
+
+
+def create(name):
+    _netns.create(name)
+
+
+def remove(name):
+    _netns.remove(name)
+
+
+def rtnl(name=None):
+    """An IPRoute socket in namespace `name` (None: the host namespace); never creates one."""
+    if name is None:
+        return IPRoute()
+    return IPRoute(netns=name, flags=0)

@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One overlay network on one host: its namespace, br0 and VXLAN device.
+
+The VXLAN device is created in the host namespace and then moved into the
+network namespace: its UDP socket stays where it was created, and only the
+host namespace reaches the underlay (LAB-NOTES).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import links, naming, netns
+
+VXLAN_ALIAS = "swarmnet vxlan "   # + network name; finds a half-built device in the host namespace
+
+
+class NetworkError(Exception):
+    pass
+
+
+def _vxlan_ok(link, want):
+    vx = link.get("vxlan") or {}
+    return (vx.get("vni") == want["vni"] and vx.get("port") == want["data_port"]
+            and vx.get("local") == want["local"] and vx.get("learning") == 0
+            and vx.get("proxy") == 1)
+
+
+def preflight(want):
+    """Refuse what would break the host: unknown local address, a VNI in use elsewhere."""
+    with netns.rtnl() as host:
+        addresses = links.host_addresses(host)
+        if want["local"] not in addresses:
+            raise NetworkError("advertise address %s is not on this host (its IPv4 addresses: %s)"
+                               % (want["local"], ", ".join(sorted(addresses)) or "none"))
+        own_ns = naming.network_netns(want["name"])
+        for where in [None] + [n for n in netns.names() if n != own_ns]:
+            for link in _vxlan_links(where, host):
+                vx = link["vxlan"]
+                if vx.get("vni") == want["vni"] and vx.get("port") == want["data_port"] \
+                        and link.get("alias") != VXLAN_ALIAS + want["name"]:
+                    raise NetworkError("VNI %d (port %d) is already used by device %s in %s"
+                                       % (want["vni"], want["data_port"], link["ifname"],
+                                          "namespace " + where if where else "the host namespace"))
+
+
+def _vxlan_links(where, host):
+    if where is None:
+        return [lk for lk in links.all_links(host) if lk["kind"] == "vxlan"]
+    with netns.rtnl(where) as ipr:
+        return [lk for lk in links.all_links(ipr) if lk["kind"] == "vxlan"]
+
+
+def observe(name):
+    """What the kernel has for network `name` on this host, or None."""
+    ns = naming.network_netns(name)
+    if not netns.exists(ns):
+        return None
+    with netns.rtnl(ns) as ipr:
+        found = {"netns": ns, "links": {lk["ifname"]: lk for lk in links.all_links(ipr)}}
+        br = found["links"].get(naming.BRIDGE)
+        found["bridge_addresses"] = links.ipv4_addresses(ipr, br["index"]) if br else []
+    return found
+
+
+def summary(observed):
+    """The diff-friendly view of an observed network."""
+    if observed is None:
+        return {}
+    br = observed["links"].get(naming.BRIDGE) or {}
+    vxlans = [lk for lk in observed["links"].values() if lk["kind"] == "vxlan"]
+    vx = vxlans[0] if vxlans else {}
+    return {
+        "netns": observed["netns"],
+        "bridge_mtu": br.get("mtu"),
+        "gateway": ["%s/%d" % a for a in observed["bridge_addresses"]],
+        "vxlan": vx.get("ifname"),
+        "vni": (vx.get("vxlan") or {}).get("vni"),
+        "data_port": (vx.get("vxlan") or {}).get("port"),
+        "local": (vx.get("vxlan") or {}).get("local"),
+        "vxlan_mtu": vx.get("mtu"),
+    }
+
+
+def desired_summary(want):
+    return {
+        "netns": naming.network_netns(want["name"]),
+        "bridge_mtu": want["mtu"],
+        "gateway": [want["gateway"]],
+        "vxlan": naming.vxlan_name(want["vni"]),
+        "vni": want["vni"],
+        "data_port": want["data_port"],
+        "local": want["local"],
+        "vxlan_mtu": want["mtu"],
+    }
+
+
+def _leftover_vxlans(host, name):
+    """VXLAN devices of this network still in the host namespace (an interrupted run)."""
+    return [lk for lk in links.all_links(host)
+            if lk["kind"] == "vxlan" and lk.get("alias") == VXLAN_ALIAS + name]
+
+
+def ensure_present(want, changes):
+    """Converge network `want` (a plan network view) on this host."""
+    ns = naming.network_netns(want["name"])
+    vx_name = naming.vxlan_name(want["vni"])
+    with netns.rtnl() as host:
+        for lk in _leftover_vxlans(host, want["name"]):
+            changes("delete leftover %s in the host namespace" % lk["ifname"],
+                    host.link, "del", index=lk["index"])
+    if not netns.exists(ns):
+        changes("create namespace %s" % ns, netns.create, ns)
+        if changes.check_mode:
+            changes("create %s, %s (VNI %d) in %s" % (naming.BRIDGE, vx_name, want["vni"], ns), _noop)
+            return
+    with netns.rtnl(ns) as ipr:
+        current = {lk["ifname"]: lk for lk in links.all_links(ipr)}
+        lo = current.get("lo")
+        if lo and not lo["up"]:
+            changes("set lo up in %s" % ns, ipr.link, "set", index=lo["index"], state="up")
+        for lk in current.values():
+            foreign = lk["ifname"] not in ("lo", naming.BRIDGE, vx_name) and \
+                not lk["ifname"].startswith("ve-")
+            wrong_vxlan = lk["ifname"] == vx_name and not _vxlan_ok(lk, want)
+            wrong_bridge = lk["ifname"] == naming.BRIDGE and lk["kind"] != "bridge"
+            if foreign or wrong_vxlan or wrong_bridge:
+                changes("delete %s link %s from %s" % ("foreign" if foreign else "wrong", lk["ifname"], ns),
+                        ipr.link, "del", index=lk["index"])
+                current.pop(lk["ifname"])
+        _ensure_bridge(ipr, ns, want, current.get(naming.BRIDGE), changes)
+        if vx_name not in current:
+            changes("create %s (VNI %d, port %d, local %s) and move it into %s"
+                    % (vx_name, want["vni"], want["data_port"], want["local"], ns),
+                    _create_vxlan, want, ns, vx_name)
+        if not changes.check_mode:
+            current = {lk["ifname"]: lk for lk in links.all_links(ipr)}
+        _ensure_port(ipr, ns, current.get(vx_name), want, changes, vx_name)
+
+
+def _noop():
+    return None
+
+
+def _ensure_bridge(ipr, ns, want, br, changes):
+    if br is None:
+        changes("create %s in %s" % (naming.BRIDGE, ns), ipr.link, "add", ifname=naming.BRIDGE,
+                kind="bridge", mtu=want["mtu"], ifalias=naming.BRIDGE_ALIAS + want["name"])
+        if changes.check_mode:
+            changes("address %s on %s" % (want["gateway"], naming.BRIDGE), _noop)
+            return
+        br = links.by_name(ipr, naming.BRIDGE)
+    index = br["index"]
+    if br["mtu"] != want["mtu"]:
+        changes("set %s mtu %d (was %s)" % (naming.BRIDGE, want["mtu"], br["mtu"]),
+                ipr.link, "set", index=index, mtu=want["mtu"])
+    if br.get("alias") != naming.BRIDGE_ALIAS + want["name"]:
+        changes("mark %s as network %s" % (naming.BRIDGE, want["name"]),
+                ipr.link, "set", index=index, ifalias=naming.BRIDGE_ALIAS + want["name"])
+    address, prefix = want["gateway"].split("/")
+    have = links.ipv4_addresses(ipr, index)
+    for addr, plen in have:
+        if (addr, plen) != (address, int(prefix)):
+            changes("remove address %s/%d from %s" % (addr, plen, naming.BRIDGE),
+                    ipr.addr, "del", index=index, address=addr, prefixlen=plen)
+    if (address, int(prefix)) not in have:
+        changes("address %s on %s" % (want["gateway"], naming.BRIDGE),
+                ipr.addr, "add", index=index, address=address, prefixlen=int(prefix))
+    if not br["up"]:
+        changes("set %s up" % naming.BRIDGE, ipr.link, "set", index=index, state="up")
+
+
+def _create_vxlan(want, ns, vx_name):
+    with netns.rtnl() as host:
+        host.link("add", ifname=vx_name, kind="vxlan", vxlan_id=want["vni"],
+                  vxlan_port=want["data_port"], vxlan_local=want["local"],
+                  vxlan_learning=0, vxlan_proxy=1, mtu=want["mtu"],
+                  ifalias=VXLAN_ALIAS + want["name"])
+        index = host.link_lookup(ifname=vx_name)[0]
+        host.link("set", index=index, net_ns_fd=ns)
+
+
+def _ensure_port(ipr, ns, vx, want, changes, vx_name):
+    """The VXLAN device: enslaved to br0, right MTU, up."""
+    if vx is None:      # check mode: it would have been created just now
+        return
+    br = links.by_name(ipr, naming.BRIDGE)
+    if br is not None and vx.get("master") != br["index"]:
+        changes("attach %s to %s" % (vx_name, naming.BRIDGE), ipr.link, "set",
+                index=vx["index"], master=br["index"])
+    if vx["mtu"] != want["mtu"]:
+        changes("set %s mtu %d (was %s)" % (vx_name, want["mtu"], vx["mtu"]),
+                ipr.link, "set", index=vx["index"], mtu=want["mtu"])
+    if not vx["up"]:
+        changes("set %s up" % vx_name, ipr.link, "set", index=vx["index"], state="up")
+
+
+def ensure_absent(name, changes):
+    ns = naming.network_netns(name)
+    with netns.rtnl() as host:
+        for lk in _leftover_vxlans(host, name):
+            changes("delete leftover %s in the host namespace" % lk["ifname"],
+                    host.link, "del", index=lk["index"])
+    if netns.exists(ns):
+        # Deleting the namespace deletes br0, the VXLAN device, its FDB and
+        # neighbour entries, and the network ends of every endpoint veth.
+        changes("delete namespace %s" % ns, netns.remove, ns)

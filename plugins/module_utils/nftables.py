@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One nftables table, owned whole by the collection, replaced atomically.
+
+Desired and actual are compared in nft's own JSON form: the desired text is
+loaded into a scratch network namespace (`unshare --net`) and listed there, so
+nft itself normalises both sides (set element order, expression forms). Rule
+handles and counter values are left out of the comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+VOLATILE = ("handle", "packets", "bytes")
+
+
+class NftError(Exception):
+    pass
+
+
+def _run(cmd, stdin=None):
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise NftError("%s failed: %s" % (" ".join(cmd), proc.stderr.strip()))
+    return proc.stdout
+
+
+def _nft(args, stdin=None):
+    return _run(["nft"] + args, stdin)
+
+
+def _strip(node):
+    if isinstance(node, dict):
+        return {k: _strip(v) for k, v in node.items() if k not in VOLATILE}
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    return node
+
+
+def _objects(listing):
+    return [_strip(item) for item in json.loads(listing).get("nftables", []) if "metainfo" not in item]
+
+
+def exists(family, table):
+    listing = _nft(["-j", "list", "tables", family])
+    return any(item.get("table", {}).get("name") == table
+               for item in json.loads(listing).get("nftables", []))
+
+
+def current(family, table):
+    """The table in canonical JSON objects, or None when it does not exist."""
+    if not exists(family, table):
+        return None
+    return _objects(_nft(["-j", "list", "table", family, table]))
+
+
+def canonical(family, table, text):
+    """The desired table text as nft itself would list it."""
+    load_then_list = 'nft -f - && exec nft -j list table "$0" "$1"'
+    return _objects(_run(["unshare", "--net", "--", "sh", "-c", load_then_list, family, table], text))
+
+
+def text(family, table):
+    """Human-readable listing for diffs (display only, never parsed)."""
+    if not exists(family, table):
+        return ""
+    return _nft(["list", "table", family, table])
+
+
+def counters(family, table):
+    """{counter name: packets} of the table's named counters."""
+    listing = json.loads(_nft(["-j", "list", "counters", "table", family, table]))
+    return {item["counter"]["name"]: item["counter"]["packets"]
+            for item in listing.get("nftables", []) if "counter" in item}
+
+
+def replace(family, table, body):
+    """Create or replace the table in one transaction."""
+    script = "table %s %s {}\ndelete table %s %s\n%s\n" % (family, table, family, table, body)
+    _nft(["-f", "-"], stdin=script)
+
+
+def delete(family, table):
+    _nft(["delete", "table", family, table])

@@ -1,0 +1,449 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan: inventory + what every host reports -> each host's desired state.
+
+Pure Python, no I/O. Same input, same output. Allocations a host reports
+(VNIs, subnets, endpoint IPs) are kept while they stay valid; new ones take the
+lowest free value, in a sorted order, so a plan never depends on dict order.
+
+Input shapes (all plain data):
+    networks: [{name, subnet?, gateway?, vni?, ingress?, data_port?, mtu?, state?}]
+    hosts:    {host: {advertise_addr, sandboxes: [{name, networks: [str | {network, ip?}], state?}]}}
+    reported: {host: {underlay_mtu?, networks: [{name, vni, subnet}],
+                      endpoints: [{sandbox, network, ip}]}}
+    source:   the host whose variables the cluster-wide networks were read from,
+              named in errors about them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import naming
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DEFAULT_POOL = ipaddress.IPv4Network("10.0.0.0/8")
+DEFAULT_POOL_PREFIX = 24
+DEFAULT_INGRESS_SUBNET = "10.255.0.0/16"
+DEFAULT_UNDERLAY_MTU = 1500
+
+
+class PlanError(Exception):
+    """Raised with every problem found, each naming host, key and value."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+class _Errors(list):
+    def add(self, host, key, value, why):
+        self.append("host %s: %s=%r: %s" % (host, key, value, why))
+
+
+def _network_or_none(text):
+    try:
+        return ipaddress.IPv4Network(text, strict=True)
+    except (ValueError, TypeError):
+        return None
+
+
+def _address_or_none(text):
+    try:
+        return ipaddress.IPv4Address(text)
+    except (ValueError, TypeError):
+        return None
+
+
+def _int_or_none(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _validate_networks(networks, source, errors):
+    """Check each declared network on its own; return the usable ones by name."""
+    good = {}
+    ingress_seen = None
+    for i, net in enumerate(networks or []):
+        key = "swarmnet_networks[%d]" % i
+        if not isinstance(net, dict):
+            errors.add(source, key, net, "must be a mapping")
+            continue
+        name = net.get("name")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            errors.add(source, key + ".name", name,
+                       "must match %s" % NAME_RE.pattern)
+            continue
+        if name in good:
+            errors.add(source, key + ".name", name, "network declared twice")
+            continue
+        state = net.get("state", "present")
+        if state not in ("present", "absent"):
+            errors.add(source, key + ".state", state, "must be present or absent")
+            continue
+        ingress = bool(net.get("ingress", False))
+        if ingress and state == "present":
+            if ingress_seen is not None:
+                errors.add(source, key + ".ingress", True,
+                           "network %r is already the ingress network" % ingress_seen)
+                continue
+            ingress_seen = name
+        entry = {"name": name, "state": state, "ingress": ingress, "index": i}
+
+        subnet = net.get("subnet")
+        if subnet is not None:
+            parsed = _network_or_none(subnet)
+            if parsed is None or parsed.num_addresses < 4:
+                errors.add(source, key + ".subnet", subnet,
+                           "not a valid IPv4 CIDR with room for hosts (e.g. 10.0.1.0/24)")
+                continue
+            subnet = parsed
+        entry["subnet"] = subnet
+
+        gateway = net.get("gateway")
+        if gateway is not None:
+            gw = _address_or_none(gateway)
+            if gw is None:
+                errors.add(source, key + ".gateway", gateway, "not an IPv4 address")
+                continue
+            if subnet is None or gw not in subnet or gw in (subnet.network_address,
+                                                            subnet.broadcast_address):
+                errors.add(source, key + ".gateway", gateway,
+                           "not a host address of subnet %s" % subnet)
+                continue
+            gateway = gw
+        entry["gateway"] = gateway
+
+        vni = net.get("vni")
+        if vni is not None:
+            number = _int_or_none(vni)
+            if number is None or not 1 <= number <= naming.MAX_VNI:
+                errors.add(source, key + ".vni", vni,
+                           "VNI must be an integer from 1 to %d" % naming.MAX_VNI)
+                continue
+            vni = number
+        entry["vni"] = vni
+
+        port = net.get("data_port", naming.DEFAULT_DATA_PORT)
+        number = _int_or_none(port)
+        if number is None or not 1 <= number <= 65535:
+            errors.add(source, key + ".data_port", port, "UDP port must be 1-65535")
+            continue
+        entry["data_port"] = number
+
+        mtu = net.get("mtu")
+        if mtu is not None:
+            number = _int_or_none(mtu)
+            if number is None or not 1280 <= number <= 9000:
+                errors.add(source, key + ".mtu", mtu, "MTU must be 1280-9000")
+                continue
+            mtu = number
+        entry["mtu"] = mtu
+        good[name] = entry
+    return good
+
+
+def _check_overlaps(nets, source, errors):
+    declared = sorted((n for n in nets.values() if n["subnet"] is not None
+                       and n["state"] == "present"), key=lambda n: n["index"])
+    for i, a in enumerate(declared):
+        for b in declared[i + 1:]:
+            if a["subnet"].overlaps(b["subnet"]):
+                errors.add(source, "swarmnet_networks[%d].subnet" % b["index"],
+                           str(b["subnet"]),
+                           "overlaps subnet %s of network %r" % (a["subnet"], a["name"]))
+
+
+def _allocate_vnis(nets, reported, source, errors):
+    """Ingress 4096; declared VNIs as given; others keep a reported VNI or take the lowest free."""
+    taken = {}
+    for net in sorted(nets.values(), key=lambda n: n["index"]):
+        if net["state"] != "present":
+            continue
+        if net["vni"] is None and net["ingress"]:
+            net["vni"] = naming.INGRESS_VNI
+        if net["vni"] is not None:
+            if net["vni"] in taken:
+                errors.add(source, "swarmnet_networks[%d].vni" % net["index"], net["vni"],
+                           "VNI already used by network %r" % taken[net["vni"]])
+            else:
+                taken[net["vni"]] = net["name"]
+    for net in sorted(nets.values(), key=lambda n: n["name"]):
+        if net["state"] != "present" or net["vni"] is not None:
+            continue
+        kept = _reported_values(reported, "networks", net["name"], "vni")
+        for vni in kept:
+            if vni not in taken and naming.FIRST_USER_VNI <= vni <= naming.MAX_VNI:
+                net["vni"] = vni
+                taken[vni] = net["name"]
+                break
+    candidate = naming.FIRST_USER_VNI
+    for net in sorted(nets.values(), key=lambda n: n["name"]):
+        if net["state"] != "present" or net["vni"] is not None:
+            continue
+        while candidate in taken:
+            candidate += 1
+        net["vni"] = candidate
+        taken[candidate] = net["name"]
+
+
+def _reported_values(reported, section, name, field):
+    """Values of `field` that hosts report for network `name`, most reported first."""
+    counts = {}
+    for host in sorted(reported):
+        for item in (reported[host] or {}).get(section) or []:
+            if item.get("name") == name and item.get(field) is not None:
+                counts[item[field]] = counts.get(item[field], 0) + 1
+    return sorted(counts, key=lambda v: (-counts[v], str(v)))
+
+
+def _allocate_subnets(nets, reported, source, errors):
+    used = [n["subnet"] for n in nets.values() if n["subnet"] is not None and n["state"] == "present"]
+    pending = sorted((n for n in nets.values() if n["subnet"] is None and n["state"] == "present"),
+                     key=lambda n: n["name"])
+    for net in pending:
+        for text in _reported_values(reported, "networks", net["name"], "subnet"):
+            candidate = _network_or_none(text)
+            if candidate is not None and not any(candidate.overlaps(u) for u in used):
+                net["subnet"] = candidate
+                used.append(candidate)
+                break
+    for net in pending:
+        if net["subnet"] is not None:
+            continue
+        if net["ingress"]:
+            pool = [ipaddress.IPv4Network(DEFAULT_INGRESS_SUBNET)]
+        else:
+            pool = DEFAULT_POOL.subnets(new_prefix=DEFAULT_POOL_PREFIX)
+        for candidate in pool:
+            if not any(candidate.overlaps(u) for u in used):
+                net["subnet"] = candidate
+                used.append(candidate)
+                break
+        else:
+            errors.add(source, "swarmnet_networks[%d].subnet" % net["index"], None,
+                       "no free subnet left in the default pool %s" % DEFAULT_POOL)
+    for net in nets.values():
+        if net["subnet"] is not None and net["gateway"] is None:
+            net["gateway"] = net["subnet"].network_address + 1
+
+
+def _validate_hosts(hosts, nets, errors):
+    """Per host: advertise address, and each sandbox with its network attachments."""
+    seen_addr = {}
+    attachments = []   # (host, sandbox, network, explicit ip or None, key)
+    sandboxes = {}     # host -> [sandbox name]
+    for host in sorted(hosts):
+        hv = hosts[host] or {}
+        addr = hv.get("advertise_addr")
+        parsed = _address_or_none(addr)
+        if parsed is None:
+            errors.add(host, "swarmnet_advertise_addr", addr,
+                       "missing or not an IPv4 address (set it, or gather facts so "
+                       "ansible_default_ipv4 provides it)")
+        elif str(parsed) in seen_addr:
+            errors.add(host, "swarmnet_advertise_addr", addr,
+                       "already the advertise address of host %s" % seen_addr[str(parsed)])
+        else:
+            seen_addr[str(parsed)] = host
+        mtu = hv.get("underlay_mtu")
+        if mtu is not None and (_int_or_none(mtu) is None or _int_or_none(mtu) < 1330):
+            errors.add(host, "swarmnet_underlay_mtu", mtu, "must be an integer >= 1330")
+        names = []
+        for i, sb in enumerate(hv.get("sandboxes") or []):
+            key = "swarmnet_sandboxes[%d]" % i
+            if not isinstance(sb, dict):
+                errors.add(host, key, sb, "must be a mapping")
+                continue
+            name = sb.get("name")
+            if not isinstance(name, str) or not SANDBOX_RE.match(name) \
+                    or name.startswith(naming.NETNS_PREFIX):
+                errors.add(host, key + ".name", name, "must match %s and not start with %r"
+                           % (SANDBOX_RE.pattern, naming.NETNS_PREFIX))
+                continue
+            if name in names:
+                errors.add(host, key + ".name", name, "sandbox declared twice on this host")
+                continue
+            if sb.get("state", "present") == "absent":
+                continue
+            names.append(name)
+            joined = set()
+            for j, att in enumerate(sb.get("networks") or []):
+                akey = "%s.networks[%d]" % (key, j)
+                if isinstance(att, str):
+                    att = {"network": att}
+                if not isinstance(att, dict):
+                    errors.add(host, akey, att, "must be a network name or {network, ip}")
+                    continue
+                net = att.get("network")
+                if net not in nets or nets[net]["state"] != "present":
+                    errors.add(host, akey + ".network", net,
+                               "unknown network (declare it in swarmnet_networks)"
+                               if net not in nets else "network is state=absent")
+                    continue
+                if net in joined:
+                    errors.add(host, akey + ".network", net, "sandbox already attached to it")
+                    continue
+                joined.add(net)
+                attachments.append((host, name, net, att.get("ip"), akey + ".ip"))
+        sandboxes[host] = names
+    return attachments, sandboxes
+
+
+def _allocate_ips(attachments, nets, reported, errors):
+    """Explicit IPs first, then IPs hosts report for live endpoints, then lowest free."""
+    used = {}       # (network, ip) -> (host, sandbox)
+    result = {}     # (host, sandbox, network) -> IPv4Address
+    for net in nets.values():
+        if net["subnet"] is not None:
+            used[(net["name"], net["gateway"])] = ("*", "gateway")
+
+    for host, sandbox, net, ip, key in attachments:
+        if ip is None:
+            continue
+        subnet = nets[net]["subnet"]
+        addr = _address_or_none(ip)
+        if addr is None or addr not in subnet or addr in (subnet.network_address,
+                                                          subnet.broadcast_address):
+            errors.add(host, key, ip, "not a host address of network %r (%s)" % (net, subnet))
+        elif (net, addr) in used:
+            owner = used[(net, addr)]
+            errors.add(host, key, ip, "already used on network %r by %s/%s" % (net, owner[0], owner[1]))
+        else:
+            used[(net, addr)] = (host, sandbox)
+            result[(host, sandbox, net)] = addr
+
+    live = {}
+    for host in sorted(reported):
+        for ep in (reported[host] or {}).get("endpoints") or []:
+            live[(host, ep.get("sandbox"), ep.get("network"))] = ep.get("ip")
+    pending = [a for a in attachments if a[3] is None]
+    for host, sandbox, net, _ip, _key in pending:
+        addr = _address_or_none(live.get((host, sandbox, net)))
+        subnet = nets[net]["subnet"]
+        if addr is not None and addr in subnet and (net, addr) not in used \
+                and addr not in (subnet.network_address, subnet.broadcast_address):
+            used[(net, addr)] = (host, sandbox)
+            result[(host, sandbox, net)] = addr
+
+    cursor = {}
+    for host, sandbox, net, _ip, key in pending:
+        if (host, sandbox, net) in result:
+            continue
+        subnet = nets[net]["subnet"]
+        addr = cursor.get(net, subnet.network_address + 1)
+        while addr < subnet.broadcast_address and (net, addr) in used:
+            addr += 1
+        if addr >= subnet.broadcast_address:
+            errors.add(host, key, None, "network %r (%s) has no free address left" % (net, subnet))
+            continue
+        cursor[net] = addr + 1
+        used[(net, addr)] = (host, sandbox)
+        result[(host, sandbox, net)] = addr
+    return result
+
+
+def _network_mtu(net, member_hosts, hosts, reported):
+    if net["mtu"] is not None:
+        return net["mtu"]
+    underlay = []
+    for host in member_hosts:
+        value = (hosts.get(host) or {}).get("underlay_mtu") or \
+            (reported.get(host) or {}).get("underlay_mtu") or DEFAULT_UNDERLAY_MTU
+        underlay.append(int(value))
+    return min(underlay or [DEFAULT_UNDERLAY_MTU]) - naming.VXLAN_OVERHEAD
+
+
+def build(networks, hosts, reported=None, source=None):
+    """Return {'hosts': {host: desired state}} or raise PlanError listing every problem."""
+    reported = reported or {}
+    hosts = hosts or {}
+    source = source or (sorted(hosts)[0] if hosts else "localhost")
+    errors = _Errors()
+
+    nets = _validate_networks(networks, source, errors)
+    _check_overlaps(nets, source, errors)
+    _allocate_vnis(nets, reported, source, errors)
+    attachments, sandboxes = _validate_hosts(hosts, nets, errors)
+    if errors:
+        raise PlanError(errors)
+    _allocate_subnets(nets, reported, source, errors)
+    ips = _allocate_ips(attachments, nets, reported, errors)
+    if errors:
+        raise PlanError(errors)
+
+    present = {n: v for n, v in nets.items() if v["state"] == "present"}
+    members = {n: set(hosts) if v["ingress"] else set() for n, v in present.items()}
+    for host, _sandbox, net, _ip, _key in attachments:
+        members[net].add(host)
+    mtus = {n: _network_mtu(v, sorted(members[n]), hosts, reported) for n, v in present.items()}
+
+    endpoints = []
+    for host, sandbox, net, _ip, _key in attachments:
+        ip = ips[(host, sandbox, net)]
+        endpoints.append({"host": host, "sandbox": sandbox, "network": net,
+                          "ip": str(ip), "mac": naming.endpoint_mac(ip)})
+
+    result = {}
+    for host in sorted(hosts):
+        addr = str(hosts[host]["advertise_addr"])
+        my_nets = sorted(n for n in present if host in members[n])
+        desired = {
+            "advertise_addr": addr,
+            "networks": [_network_view(present[n], mtus[n], addr) for n in my_nets],
+            "sandboxes": [],
+            "peers": {},
+        }
+        for sandbox in sorted(sandboxes[host]):
+            mine = [e for e in endpoints if e["host"] == host and e["sandbox"] == sandbox]
+            desired["sandboxes"].append({
+                "name": sandbox,
+                "endpoints": [_endpoint_view(e, present[e["network"]], mtus[e["network"]], i)
+                              for i, e in enumerate(mine)],
+            })
+        for net in my_nets:
+            desired["peers"][net] = sorted(
+                ({"ip": e["ip"], "mac": e["mac"],
+                  "vtep": str(hosts[e["host"]]["advertise_addr"])}
+                 for e in endpoints if e["network"] == net and e["host"] != host),
+                key=lambda p: ipaddress.IPv4Address(p["ip"]))
+        live = reported.get(host) or {}
+        desired["absent_networks"] = sorted(
+            {n.get("name") for n in live.get("networks") or []} - set(my_nets) - {None})
+        desired["absent_sandboxes"] = sorted(
+            {e.get("sandbox") for e in live.get("endpoints") or []}
+            - set(sandboxes[host]) - {None})
+        result[host] = desired
+    return {"hosts": result}
+
+
+def _network_view(net, mtu, local):
+    return {
+        "name": net["name"],
+        "netns": naming.network_netns(net["name"]),
+        "ingress": net["ingress"],
+        "vni": net["vni"],
+        "subnet": str(net["subnet"]),
+        "gateway": "%s/%d" % (net["gateway"], net["subnet"].prefixlen),
+        "data_port": net["data_port"],
+        "mtu": mtu,
+        "local": local,
+    }
+
+
+def _endpoint_view(ep, net, mtu, index):
+    return {
+        "network": ep["network"],
+        "netns": naming.network_netns(ep["network"]),
+        "ifname": "eth%d" % index,
+        "address": "%s/%d" % (ep["ip"], net["subnet"].prefixlen),
+        "mac": ep["mac"],
+        "mtu": mtu,
+    }

@@ -1,0 +1,74 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cluster_plan
+short_description: Validate the swarmnet inventory and plan every host's desired state
+version_added: 0.1.0
+description:
+  - Runs on the controller (an action plugin); changes nothing anywhere.
+  - Reads, for every host in O(hosts), C(swarmnet_advertise_addr) (falling back to
+    C(ansible_default_ipv4.address)), C(swarmnet_underlay_mtu), C(swarmnet_sandboxes) and the
+    live state registered from M(swarmnet.overlay.overlay_info) in the variable named by O(live_var).
+  - Validates everything and fails listing every problem, each naming host, key and value,
+    before any host is touched.
+  - Allocates VNIs (ingress 4096, user networks from 4097), subnets, gateways, endpoint IPs and
+    MACs, keeping every allocation a host reports. Same input, same plan.
+author: swarmnet developers
+options:
+  networks:
+    description:
+      - The cluster's networks. Each has C(name), and optionally C(subnet), C(gateway), C(vni),
+        C(ingress) (at most one), C(data_port) (default 4789), C(mtu), C(state).
+    type: list
+    elements: dict
+    required: true
+  hosts:
+    description: Hosts of the cluster. Default is every host of the play.
+    type: list
+    elements: str
+  live_var:
+    description: Name of the host variable holding each host's registered M(swarmnet.overlay.overlay_info) result.
+    type: str
+    default: swarmnet_live
+attributes:
+  action:
+    support: full
+    description: Runs on the controller.
+  check_mode:
+    support: full
+    description: Never changes anything.
+  diff_mode:
+    support: none
+    description: Returns the plan instead.
+  platform:
+    platforms: all
+    description: Controller only.
+"""
+
+EXAMPLES = r"""
+- name: Plan the cluster once
+  swarmnet.overlay.cluster_plan:
+    networks:
+      - {name: ingress, ingress: true, subnet: 10.255.0.0/16}
+      - {name: backend, subnet: 10.0.1.0/24}
+  run_once: true
+  register: swarmnet_plan
+"""
+
+RETURN = r"""
+plan:
+  description: C(hosts) maps each host to its desired state (networks, sandboxes with endpoints, peers per network, networks and sandboxes to remove).
+  returned: success
+  type: dict
+errors:
+  description: Every problem found, each naming host, key and value.
+  returned: failure
+  type: list
+  elements: str
+"""

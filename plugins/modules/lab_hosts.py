@@ -1,0 +1,217 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lab_hosts
+short_description: Test bed only; lab hosts as network namespaces on one machine
+version_added: 0.1.0
+description:
+  - Creates (or removes) N lab hosts on the machine it runs on, for tests and the demo.
+  - Each host is a network namespace C(PREFIX-hN) with C(eth0) on an underlay bridge C(PREFIX0),
+    plus a mount and a UTS namespace of its own, kept alive by bind mounts under
+    C(/run/swarmnet-lab). Inside the mount namespace the host has its own C(/sys) (so facts
+    describe the host) and its own C(/run/netns) (so namespaces created "on" a host belong to it).
+  - The connection plugin M(swarmnet.overlay.netns) enters all three namespaces.
+  - Removing the hosts removes everything created on them, because their namespaces go with them.
+author: swarmnet developers
+requirements:
+  - pyroute2 >= 0.9, util-linux (unshare, nsenter), root
+options:
+  count:
+    description: Number of hosts.
+    type: int
+    default: 3
+  prefix:
+    description: Prefix of the namespace, bridge and veth names.
+    type: str
+    default: swlab
+  subnet:
+    description: Underlay subnet; host N gets address N+10 in it.
+    type: str
+    default: 198.18.0.0/24
+  mtu:
+    description: Underlay MTU.
+    type: int
+    default: 1500
+  state:
+    description: Whether the lab exists.
+    type: str
+    choices: [present, absent]
+    default: present
+attributes:
+  check_mode:
+    support: full
+    description: Reports what it would create or remove.
+  diff_mode:
+    support: none
+    description: Not supported.
+  platform:
+    platforms: linux
+    description: The lab machine itself.
+"""
+
+EXAMPLES = r"""
+- name: Three lab hosts
+  swarmnet.overlay.lab_hosts:
+    count: 3
+
+- name: Remove them
+  swarmnet.overlay.lab_hosts:
+    state: absent
+"""
+
+RETURN = r"""
+hosts:
+  description: The lab hosts, with namespace and underlay address.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "h1", "netns": "swlab-h1", "address": "198.18.0.11"}]
+actions:
+  description: What was (or would be) done.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import ipaddress
+import os
+import subprocess
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+LAB_DIR = "/run/swarmnet-lab"
+
+
+def _is_mounted(path):
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == path for line in f)
+
+
+def _run(*cmd):
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+
+def _private_dir():
+    os.makedirs(LAB_DIR, exist_ok=True)
+    if not _is_mounted(LAB_DIR):
+        _run("mount", "--bind", LAB_DIR, LAB_DIR)
+    _run("mount", "--make-private", LAB_DIR)
+
+
+def _host_namespaces(name, ns):
+    """Mount + UTS namespaces of one host, held by bind mounts, set up from inside."""
+    mnt, uts = os.path.join(LAB_DIR, ns + ".mnt"), os.path.join(LAB_DIR, ns + ".uts")
+    for path in (mnt, uts):
+        open(path, "a").close()
+    os.makedirs(netns.NETNS_DIR, exist_ok=True)
+    setup = ("hostname %s && mount -t sysfs sysfs /sys && "
+             "mount -t tmpfs -o mode=0755 swarmnet-lab /run/netns" % name)
+    _run("nsenter", "--net=/run/netns/" + ns, "unshare", "--mount=" + mnt, "--uts=" + uts,
+         "--propagation", "slave", "sh", "-c", setup)
+
+
+def _hosts(p):
+    net = ipaddress.IPv4Network(p["subnet"])
+    return [{"name": "h%d" % i, "netns": "%s-h%d" % (p["prefix"], i),
+             "address": str(net.network_address + 10 + i), "prefixlen": net.prefixlen,
+             "veth": "%s-h%d" % (p["prefix"], i)} for i in range(1, p["count"] + 1)]
+
+
+def _create_host(h, bridge_index, mtu):
+    with netns.rtnl() as ipr:
+        ipr.link("add", ifname=h["veth"], kind="veth", peer="eth0-" + h["name"])
+        inner = ipr.link_lookup(ifname="eth0-" + h["name"])[0]
+        ipr.link("set", index=inner, net_ns_fd=h["netns"])
+        outer = ipr.link_lookup(ifname=h["veth"])[0]
+        ipr.link("set", index=outer, master=bridge_index, mtu=mtu, state="up")
+    with netns.rtnl(h["netns"]) as ipr:
+        inner = ipr.link_lookup(ifname="eth0-" + h["name"])[0]
+        ipr.link("set", index=inner, ifname="eth0", mtu=mtu)
+        ipr.addr("add", index=inner, address=h["address"], prefixlen=h["prefixlen"])
+        ipr.link("set", index=inner, state="up")
+        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+
+
+def present(p, changes):
+    bridge = p["prefix"] + "0"
+    with netns.rtnl() as ipr:
+        if not ipr.link_lookup(ifname=bridge):
+            changes("create bridge %s" % bridge, ipr.link, "add", ifname=bridge, kind="bridge", mtu=p["mtu"])
+            changes("set %s up" % bridge, lambda: ipr.link("set", index=ipr.link_lookup(ifname=bridge)[0],
+                                                            state="up"))
+        bridge_index = (ipr.link_lookup(ifname=bridge) or [None])[0]
+    changes.check_mode or _private_dir()
+    for h in _hosts(p):
+        if not netns.exists(h["netns"]):
+            changes("create host %s (namespace %s, %s)" % (h["name"], h["netns"], h["address"]),
+                    _new_host, h, bridge_index, p["mtu"])
+
+
+def _new_host(h, bridge_index, mtu):
+    netns.create(h["netns"])
+    _create_host(h, bridge_index, mtu)
+    _host_namespaces(h["name"], h["netns"])
+
+
+def absent(p, changes):
+    for h in _hosts(p) + _extra_hosts(p):
+        for suffix in (".mnt", ".uts"):
+            path = os.path.join(LAB_DIR, h["netns"] + suffix)
+            if _is_mounted(path):
+                changes("release %s" % path, _run, "umount", path)
+            if os.path.exists(path):
+                changes("remove %s" % path, os.unlink, path)
+        if netns.exists(h["netns"]):
+            changes("delete host %s (namespace %s)" % (h["name"], h["netns"]), netns.remove, h["netns"])
+    with netns.rtnl() as ipr:
+        for ifname in [p["prefix"] + "0"] + [h["veth"] for h in _hosts(p)]:
+            for index in ipr.link_lookup(ifname=ifname):
+                changes("delete link %s" % ifname, ipr.link, "del", index=index)
+
+
+def _extra_hosts(p):
+    """Hosts of a larger lab made earlier with the same prefix."""
+    known = {h["netns"] for h in _hosts(p)}
+    extra = []
+    for ns in netns.names():
+        if ns.startswith(p["prefix"] + "-h") and ns not in known:
+            extra.append({"name": ns[len(p["prefix"]) + 1:], "netns": ns, "veth": ns})
+    return extra
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            count=dict(type="int", default=3),
+            prefix=dict(type="str", default="swlab"),
+            subnet=dict(type="str", default="198.18.0.0/24"),
+            mtu=dict(type="int", default=1500),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    netns.require_pyroute2(module)
+    p = module.params
+    if not 1 <= p["count"] <= 200:
+        module.fail_json(msg="count=%r: must be 1-200" % p["count"])
+    changes = Changes(module.check_mode)
+    try:
+        (present if p["state"] == "present" else absent)(p, changes)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or ""
+        module.fail_json(msg="lab: %s %s" % (exc, detail), actions=changes.done)
+    hosts = [{k: h[k] for k in ("name", "netns", "address")} for h in _hosts(p)]
+    module.exit_json(changed=changes.changed, actions=changes.done,
+                     hosts=hosts if p["state"] == "present" else [])
+
+
+if __name__ == "__main__":
+    main()

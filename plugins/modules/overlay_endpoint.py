@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: overlay_endpoint
+short_description: A sandbox (a task's network namespace) attached to overlay networks
+version_added: 0.1.0
+description:
+  - Creates the named network namespace when it does not exist (and marks it as made by the
+    collection), or uses an existing one (a Podman container's, a systemd unit's).
+  - Attaches it to each listed network with a veth pair, one end on the network's C(br0), the
+    other in the sandbox with the planned name, IP, MAC and MTU. Endpoints on networks no longer
+    listed are removed.
+  - With I(state=absent) every endpoint is removed, and the namespace too if the collection made it.
+author: swarmnet developers
+requirements:
+  - pyroute2 >= 0.9 on the managed host
+options:
+  sandbox:
+    description: Name of the network namespace under C(/run/netns).
+    type: str
+    required: true
+  endpoints:
+    description: The sandbox's whole set of endpoints (as planned by M(swarmnet.overlay.cluster_plan)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      network:
+        description: Network name.
+        type: str
+        required: true
+      ifname:
+        description: Interface name in the sandbox.
+        type: str
+        required: true
+      address:
+        description: IPv4 address with prefix length.
+        type: str
+        required: true
+      mac:
+        description: MAC address of the sandbox end.
+        type: str
+        required: true
+      mtu:
+        description: MTU of both ends.
+        type: int
+        required: true
+      netns:
+        description: Namespace of the network. Default C(swarmnet-NETWORK).
+        type: str
+  state:
+    description: Whether the sandbox is attached.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - swarmnet.overlay.attributes
+"""
+
+EXAMPLES = r"""
+- name: A task on two networks
+  swarmnet.overlay.overlay_endpoint:
+    sandbox: web-1
+    endpoints:
+      - {network: ingress, ifname: eth0, address: 10.255.0.2/16, mac: "02:42:0a:ff:00:02", mtu: 1450}
+      - {network: backend, ifname: eth1, address: 10.0.1.2/24, mac: "02:42:0a:00:01:02", mtu: 1450}
+"""
+
+RETURN = r"""
+actions:
+  description: The changes made (or that would be made, in check mode).
+  returned: always
+  type: list
+  elements: str
+endpoints:
+  description: The sandbox's endpoints by network after the run (before it, in check mode).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils import endpoint, naming, netns, plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            sandbox=dict(type="str", required=True),
+            endpoints=dict(type="list", elements="dict", default=[], options=dict(
+                network=dict(type="str", required=True),
+                ifname=dict(type="str", required=True),
+                address=dict(type="str", required=True),
+                mac=dict(type="str", required=True),
+                mtu=dict(type="int", required=True),
+                netns=dict(type="str"),
+            )),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    netns.require_pyroute2(module)
+    sandbox = module.params["sandbox"]
+    if not plan.SANDBOX_RE.match(sandbox):
+        module.fail_json(msg="sandbox=%r: not a valid namespace name" % sandbox)
+    wanted = module.params["endpoints"]
+    for ep in wanted:
+        ep["netns"] = ep["netns"] or naming.network_netns(ep["network"])
+        ep["mac"] = ep["mac"].lower()
+    changes = Changes(module.check_mode)
+    before = endpoint.summary(endpoint.observe(sandbox))
+    try:
+        if module.params["state"] == "absent":
+            endpoint.ensure_absent(sandbox, changes)
+            after = {}
+        else:
+            endpoint.ensure_present(sandbox, wanted, changes)
+            after = endpoint.desired_summary(wanted) if module.check_mode \
+                else endpoint.summary(endpoint.observe(sandbox))
+    except (endpoint.EndpointError, OSError) as exc:
+        module.fail_json(msg="sandbox %s: %s" % (sandbox, exc), actions=changes.done)
+    module.exit_json(changed=changes.changed, actions=changes.done,
+                     endpoints=before if module.check_mode else after,
+                     diff={"before": before, "after": after})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: overlay_info
+short_description: What swarmnet.overlay really has on a host
+version_added: 0.1.0
+description:
+  - Reads the kernel, not a state file; the C(docker network inspect) of this collection.
+  - Reports every overlay network (namespace, VNI, data port, local address, MTU, gateway,
+    peers, bridge ports), every sandbox endpoint (network, interface, IP, MAC, MTU), and the
+    cluster firewall table's counters.
+  - The plan (M(swarmnet.overlay.cluster_plan)) keeps the allocations reported here.
+author: swarmnet developers
+requirements:
+  - pyroute2 >= 0.9 on the managed host
+options:
+  advertise_addr:
+    description: This host's underlay address; its link's MTU is reported as RV(underlay_mtu).
+    type: str
+  firewall_table:
+    description: Name of the cluster firewall table (family C(inet)) whose counters are reported.
+    type: str
+    default: swarmnet_fw
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Reads only.
+  platform:
+    platforms: linux
+    description: Linux hosts.
+"""
+
+EXAMPLES = r"""
+- name: Inspect the overlay on every host
+  swarmnet.overlay.overlay_info:
+    advertise_addr: "{{ swarmnet_advertise_addr }}"
+  register: live
+
+- name: Show the peers of the backend network
+  ansible.builtin.debug:
+    msg: "{{ live.networks | selectattr('name', '==', 'backend') | map(attribute='peers') | first }}"
+"""
+
+RETURN = r"""
+networks:
+  description: Overlay networks on this host.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "ingress", "netns": "swarmnet-ingress", "vni": 4096, "data_port": 4789,
+            "local": "198.18.0.1", "mtu": 1450, "gateway": "10.255.0.1/16", "subnet": "10.255.0.0/16",
+            "peers": [{"ip": "10.255.0.3", "mac": "02:42:0a:ff:00:03", "vtep": "198.18.0.2"}],
+            "ports": ["ve-0123456789", "vx-4096"]}]
+endpoints:
+  description: Endpoints of sandboxes on this host.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"sandbox": "web-1", "network": "ingress", "ifname": "eth0", "ip": "10.255.0.2",
+            "address": ["10.255.0.2/16"], "mac": "02:42:0a:ff:00:02", "mtu": 1450}]
+sandboxes:
+  description: Sandboxes with endpoints, and whether the collection created them.
+  returned: always
+  type: list
+  elements: dict
+underlay_mtu:
+  description: MTU of the link holding O(advertise_addr), when given and found.
+  returned: always
+  type: int
+addresses:
+  description: IPv4 addresses of the host namespace.
+  returned: always
+  type: list
+  elements: str
+firewall:
+  description: Named counters of the cluster firewall table, empty when it does not exist.
+  returned: always
+  type: dict
+  sample: {"peer_accepted": 120, "others_dropped": 3}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils import firewall, inspect, netns, nftables
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            advertise_addr=dict(type="str"),
+            firewall_table=dict(type="str", default=firewall.DEFAULT_TABLE),
+        ),
+        supports_check_mode=True,
+    )
+    netns.require_pyroute2(module)
+    state = inspect.host_state(module.params["advertise_addr"])
+    table = module.params["firewall_table"]
+    try:
+        state["firewall"] = nftables.counters(firewall.FAMILY, table) \
+            if nftables.exists(firewall.FAMILY, table) else {}
+    except (nftables.NftError, OSError) as exc:
+        module.fail_json(msg="reading nftables table %s: %s" % (table, exc))
+    module.exit_json(changed=False, **state)
+
+
+if __name__ == "__main__":
+    main()
