@@ -414,6 +414,12 @@ def build(networks, hosts, reported=None, source=None):
                   "vtep": str(hosts[e["host"]]["advertise_addr"])}
                  for e in endpoints if e["network"] == net and e["host"] != host),
                 key=lambda p: ipaddress.IPv4Address(p["ip"]))
+        desired["firewall"] = {
+            "peers": sorted((str(hosts[h]["advertise_addr"]) for h in hosts if h != host),
+                            key=ipaddress.IPv4Address),
+            "tcp_ports": [naming.CONTROL_PORT],
+            "udp_ports": sorted({naming.CONTROL_PORT} | {present[n]["data_port"] for n in present}),
+        }
         live = reported.get(host) or {}
         desired["absent_networks"] = sorted(
             {n.get("name") for n in live.get("networks") or []} - set(my_nets) - {None})
