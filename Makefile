@@ -48,7 +48,7 @@ doc-test:
 	./tests/doc-test.sh
 
 molecule:
-	cd extensions 2>/dev/null || true; $(BIN)/molecule test -s default
+	$(BIN)/molecule test -s default
 
 build: setup
 	$(BIN)/ansible-galaxy collection build --force --output-path build/
