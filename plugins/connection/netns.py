@@ -13,7 +13,7 @@ description:
     C(/run/netns) and host name. Facts describe the lab host, and namespaces created by modules
     stay usable afterwards, because nothing runs in a throwaway mount namespace.
   - Files are copied as by the C(local) connection (the lab host shares the machine's file system).
-author: swarmnet developers
+author: swarmnet developers (@swarmnet)
 version_added: 0.1.0
 extends_documentation_fragment:
   - connection_pipelining

@@ -15,6 +15,7 @@ attributes:
     support: full
     description: Shows the kernel objects before and after.
   platform:
+    support: full
     platforms: linux
     description: Needs a Linux kernel with VXLAN, bridge and veth, and root.
 """

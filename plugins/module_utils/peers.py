@@ -4,8 +4,11 @@
 """Remote peers of a VXLAN device: permanent neighbour (IP -> MAC) and FDB (MAC -> VTEP).
 
 Entries are read with one dump each and written as one batch of netlink
-messages (encoded by pyroute2) per socket send: per-entry round trips are what
-makes thousands of peers slow (LAB-NOTES: 1000 FDB entries 0.2 s one by one).
+messages per socket send: per-entry round trips are what makes thousands of
+peers slow (LAB-NOTES: 1000 FDB entries 0.2 s one by one). pyroute2 encodes
+one message per kind of change; entries are copies of it with their sequence
+number and addresses stamped in, because encoding every message in pyroute2
+costs ~35 us each, most of the batch's time.
 Errors come back as NLMSG_ERROR for the failed sequence numbers only; a final
 acknowledged request marks the end of the batch.
 """
@@ -13,6 +16,7 @@ acknowledged request marks the end of the batch.
 from __future__ import annotations
 
 import socket
+import struct
 
 try:
     from pyroute2.netlink import (NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE,
@@ -80,21 +84,49 @@ def _message(kind, ifindex, key, value, remove, seq):
     return msg.data
 
 
+class _Stamp:
+    """A message encoded by pyroute2 with marker addresses, copied with real ones stamped in."""
+
+    IP_MARK = "192.0.2.254"            # markers share no bytes with each other
+    MAC_MARK = "02:5e:aa:bb:cc:dd"
+
+    def __init__(self, kind, ifindex, remove):
+        self.kind = kind
+        key, value = (self.MAC_MARK, self.IP_MARK) if kind == "fdb" else (self.IP_MARK, self.MAC_MARK)
+        self.template = bytes(_message(kind, ifindex, key, value, remove, 0))
+        ip_mark, mac_mark = socket.inet_aton(self.IP_MARK), _mac_bytes(self.MAC_MARK)
+        self.ip_at = self.template.find(ip_mark)
+        self.mac_at = self.template.find(mac_mark)
+        if self.template.count(ip_mark) != 1 or self.template.count(mac_mark) != 1:
+            raise PeerError("cannot locate the addresses in pyroute2's %s message" % kind)
+
+    def __call__(self, key, value, seq):
+        ip, mac = (value, key) if self.kind == "fdb" else (key, value)
+        data = bytearray(self.template)
+        struct.pack_into("=I", data, 8, seq)       # nlmsghdr: len, type, flags, seq, pid
+        data[self.ip_at:self.ip_at + 4] = socket.inet_aton(ip)
+        data[self.mac_at:self.mac_at + 6] = _mac_bytes(mac)
+        return data
+
+
+def _mac_bytes(mac):
+    return bytes.fromhex(mac.replace(":", ""))
+
+
 def apply(ipr, ifindex, changes, first_seq=0x5000):
     """Send every change as batched messages; raise PeerError listing failures."""
     messages, labels = [], {}
     seq = first_seq
     # Removals first so a MAC moving to another IP never collides with itself.
-    for kind in ("fdb", "neigh"):
-        for key, value in changes[kind]["remove"]:
-            labels[seq] = "remove %s %s %s" % (kind, key, value)
-            messages.append(_message(kind, ifindex, key, value, True, seq))
-            seq += 1
-    for kind in ("fdb", "neigh"):
-        for key, value in changes[kind]["add"]:
-            labels[seq] = "add %s %s %s" % (kind, key, value)
-            messages.append(_message(kind, ifindex, key, value, False, seq))
-            seq += 1
+    for remove, what in ((True, "remove"), (False, "add")):
+        for kind in ("fdb", "neigh"):
+            if not changes[kind][what]:
+                continue
+            stamp = _Stamp(kind, ifindex, remove)
+            for key, value in changes[kind][what]:
+                labels[seq] = "%s %s %s %s" % (what, kind, key, value)
+                messages.append(stamp(key, value, seq))
+                seq += 1
     if not messages:
         return
     # A request the kernel always answers (get this link) closes the batch: when

@@ -16,7 +16,7 @@ description:
     counters C(peer_accepted) and C(others_dropped). Nothing else of the host's firewall is touched.
   - The table is compared with the desired one in nft's own normalised form and replaced in one
     atomic transaction only when it differs.
-author: swarmnet developers
+author: swarmnet developers (@swarmnet)
 requirements:
   - nft (nftables) on the managed host
 options:
@@ -52,6 +52,7 @@ attributes:
     support: full
     description: Shows the table before and after.
   platform:
+    support: full
     platforms: linux
     description: Linux with nftables.
 """

@@ -19,7 +19,7 @@ description:
     before any host is touched.
   - Allocates VNIs (ingress 4096, user networks from 4097), subnets, gateways, endpoint IPs and
     MACs, keeping every allocation a host reports. Same input, same plan.
-author: swarmnet developers
+author: swarmnet developers (@swarmnet)
 options:
   networks:
     description:
@@ -47,6 +47,7 @@ attributes:
     support: none
     description: Returns the plan instead.
   platform:
+    support: full
     platforms: all
     description: Controller only.
 """

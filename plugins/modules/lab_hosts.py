@@ -18,7 +18,7 @@ description:
     describe the host) and its own C(/run/netns) (so namespaces created "on" a host belong to it).
   - The connection plugin M(swarmnet.overlay.netns) enters all three namespaces.
   - Removing the hosts removes everything created on them, because their namespaces go with them.
-author: swarmnet developers
+author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9, util-linux (unshare, nsenter), root
 options:
@@ -51,6 +51,7 @@ attributes:
     support: none
     description: Not supported.
   platform:
+    support: full
     platforms: linux
     description: The lab machine itself.
 """
@@ -144,9 +145,8 @@ def present(p, changes):
     bridge = p["prefix"] + "0"
     with netns.rtnl() as ipr:
         if not ipr.link_lookup(ifname=bridge):
-            changes("create bridge %s" % bridge, ipr.link, "add", ifname=bridge, kind="bridge", mtu=p["mtu"])
-            changes("set %s up" % bridge, lambda: ipr.link("set", index=ipr.link_lookup(ifname=bridge)[0],
-                                                            state="up"))
+            changes("create bridge %s" % bridge, ipr.link, "add", ifname=bridge, kind="bridge",
+                    mtu=p["mtu"], state="up")
         bridge_index = (ipr.link_lookup(ifname=bridge) or [None])[0]
     changes.check_mode or _private_dir()
     for h in _hosts(p):

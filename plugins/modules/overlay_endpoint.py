@@ -17,7 +17,7 @@ description:
     other in the sandbox with the planned name, IP, MAC and MTU. Endpoints on networks no longer
     listed are removed.
   - With I(state=absent) every endpoint is removed, and the namespace too if the collection made it.
-author: swarmnet developers
+author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
 options:

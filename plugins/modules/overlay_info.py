@@ -16,7 +16,7 @@ description:
     peers, bridge ports), every sandbox endpoint (network, interface, IP, MAC, MTU), and the
     cluster firewall table's counters.
   - The plan (M(swarmnet.overlay.cluster_plan)) keeps the allocations reported here.
-author: swarmnet developers
+author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
 options:
@@ -35,6 +35,7 @@ attributes:
     support: none
     description: Reads only.
   platform:
+    support: full
     platforms: linux
     description: Linux hosts.
 """

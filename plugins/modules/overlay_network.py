@@ -19,7 +19,7 @@ description:
     port or local address is recreated, and links the collection did not make are removed from
     the network namespace.
   - Peers (FDB and neighbour entries) are managed by M(swarmnet.overlay.vxlan_peer).
-author: swarmnet developers
+author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
 options:

@@ -15,7 +15,7 @@ description:
     permanent FDB entry (MAC to the remote host's VTEP address) on the network's VXLAN device.
   - The given list is the whole set. Missing entries are added, wrong ones replaced and
     stale ones removed, all in one batch of netlink messages on one socket.
-author: swarmnet developers
+author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
 options:

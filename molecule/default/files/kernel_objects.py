@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Test helper: list the kernel objects of a host, independently of the collection's code.
 
 Prints a JSON list of one-line objects, so two listings compare as sets:
@@ -21,8 +20,8 @@ def namespace(ipr, ns):
     for msg in ipr.get_links():
         info = msg.get("IFLA_LINKINFO")
         names[msg["index"]] = msg.get("IFLA_IFNAME")
-        links.append("%s link %s %s %s" % (ns, msg.get("IFLA_IFNAME"), info.get("IFLA_INFO_KIND") if info else "-",
-                                   msg.get("IFLA_IFALIAS") or ""))
+        kind = info.get("IFLA_INFO_KIND") if info else "-"
+        links.append("%s link %s %s %s" % (ns, msg.get("IFLA_IFNAME"), kind, msg.get("IFLA_IFALIAS") or ""))
     for msg in ipr.fdb("dump"):
         if msg.get("NDA_DST") and msg["state"] & NUD_PERMANENT:
             fdb.append("%s fdb %s %s -> %s" % (ns, names.get(msg["ifindex"]), msg.get("NDA_LLADDR"), msg.get("NDA_DST")))
@@ -42,8 +41,8 @@ def nft_rules():
             expr = json.dumps(rule["expr"], sort_keys=True)
             rules.append("nft rule %s %s %s %s" % (rule["family"], rule["table"], rule["chain"], expr))
         elif "set" in item:
-            rules.append("nft set %s %s %s" % (item["set"]["table"], item["set"]["name"],
-                                           json.dumps(item["set"].get("elem", []), sort_keys=True)))
+            elements = json.dumps(item["set"].get("elem", []), sort_keys=True)
+            rules.append("nft set %s %s %s" % (item["set"]["table"], item["set"]["name"], elements))
     return sorted(rules)
 
 

@@ -38,3 +38,11 @@ def test_firewall_accepts_peers_before_dropping_others():
     lines = [line.strip() for line in text.splitlines() if "dport" in line]
     assert lines[0].startswith("tcp dport { 7946 } ip saddr @peers") and lines[1].endswith("drop")
     assert lines[2].startswith("udp dport { 4789, 7946 } ip saddr @peers")
+
+
+def test_stamped_messages_equal_pyroute2_encoding():
+    entries = {"fdb": ("02:42:0a:00:01:07", "198.18.0.12"), "neigh": ("10.0.1.7", "02:42:0a:00:01:07")}
+    for kind, (key, value) in entries.items():
+        for remove in (True, False):
+            stamped = peers._Stamp(kind, 5, remove)(key, value, 0x5123)
+            assert bytes(stamped) == bytes(peers._message(kind, 5, key, value, remove, 0x5123))
