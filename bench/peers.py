@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Time to program 1000 VXLAN peers on one host: vxlan_peer's batch vs one subprocess per entry.
 
 Both sides do the same work: for every peer a permanent FDB entry (MAC -> VTEP) and a
@@ -83,7 +82,7 @@ def main():
         for name, fn in (("vxlan_peer (one netlink batch)", with_vxlan_peer),
                          ("per-entry subprocesses", with_subprocesses)):
             times = []
-            for _ in range(args.runs):
+            for _run in range(args.runs):
                 times.append(fn(entries))
                 assert count_entries() == (args.peers, args.peers), count_entries()
             results[name] = sorted(times)[len(times) // 2]
