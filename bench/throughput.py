@@ -69,8 +69,9 @@ def main():
     print("| path | median Gbit/s | runs | ratio to underlay |")
     print("|---|---:|---|---:|")
     for name, runs in results.items():
-        print("| %s | %.2f | %s | %.2f |" % (name, statistics.median(runs),
-                                            " ".join("%.1f" % r for r in runs), statistics.median(runs) / base))
+        median = statistics.median(runs)
+        each = " ".join("%.1f" % r for r in runs)
+        print("| %s | %.2f | %s | %.2f |" % (name, median, each, median / base))
 
 
 if __name__ == "__main__":

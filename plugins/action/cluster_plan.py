@@ -46,7 +46,7 @@ class ActionModule(ActionBase):
             }
             live = hv.get(live_var)
             if isinstance(live, dict) and not live.get("failed") and not live.get("skipped"):
-                reported[name] = _plain({k: live.get(k) for k in ("networks", "endpoints", "underlay_mtu")})
+                reported[name] = _plain({k: live.get(k) for k in ("networks", "endpoints", "underlay_mtu", "addresses")})
         source = task_vars.get("inventory_hostname")
         try:
             planned = plan.build(_plain(args.get("networks") or []), _plain(hosts), reported, source)

@@ -10,7 +10,7 @@ lowest free value, in a sorted order, so a plan never depends on dict order.
 Input shapes (all plain data):
     networks: [{name, subnet?, gateway?, vni?, ingress?, data_port?, mtu?, state?}]
     hosts:    {host: {advertise_addr, sandboxes: [{name, networks: [str | {network, ip?}], state?}]}}
-    reported: {host: {underlay_mtu?, networks: [{name, vni, subnet}],
+    reported: {host: {underlay_mtu?, addresses?, networks: [{name, vni, subnet}],
                       endpoints: [{sandbox, network, ip}]}}
     source:   the host whose variables the cluster-wide networks were read from,
               named in errors about them.
@@ -235,8 +235,12 @@ def _allocate_subnets(nets, reported, source, errors):
             net["gateway"] = net["subnet"].network_address + 1
 
 
-def _validate_hosts(hosts, nets, errors):
+def _validate_hosts(hosts, nets, reported, errors):
     """Per host: advertise address, and each sandbox with its network attachments."""
+
+    def addresses_of(host):
+        return (reported.get(host) or {}).get("addresses")
+
     seen_addr = {}
     attachments = []   # (host, sandbox, network, explicit ip or None, key)
     sandboxes = {}     # host -> [sandbox name]
@@ -248,6 +252,9 @@ def _validate_hosts(hosts, nets, errors):
             errors.add(host, "swarmnet_advertise_addr", addr,
                        "missing or not an IPv4 address (set it, or gather facts so "
                        "ansible_default_ipv4 provides it)")
+        elif addresses_of(host) is not None and str(parsed) not in addresses_of(host):
+            errors.add(host, "swarmnet_advertise_addr", addr,
+                       "not an address of this host (it has %s)" % ", ".join(addresses_of(host)))
         elif str(parsed) in seen_addr:
             errors.add(host, "swarmnet_advertise_addr", addr,
                        "already the advertise address of host %s" % seen_addr[str(parsed)])
@@ -371,7 +378,7 @@ def build(networks, hosts, reported=None, source=None):
     nets = _validate_networks(networks, source, errors)
     _check_overlaps(nets, source, errors)
     _allocate_vnis(nets, reported, source, errors)
-    attachments, sandboxes = _validate_hosts(hosts, nets, errors)
+    attachments, sandboxes = _validate_hosts(hosts, nets, reported, errors)
     if errors:
         raise PlanError(errors)
     _allocate_subnets(nets, reported, source, errors)

@@ -140,6 +140,13 @@ def test_bad_input_is_refused_with_host_key_value(networks, hosts_, expected):
     assert any(e.startswith(expected) for e in errors), errors
 
 
+def test_advertise_address_must_be_on_its_host():
+    reported = {"h2": {"addresses": ["127.0.0.1", "198.18.0.99"]}}
+    assert errors_of(NETS, cluster(), reported) == [
+        "host h2: swarmnet_advertise_addr='198.18.0.12': not an address of this host "
+        "(it has 127.0.0.1, 198.18.0.99)"]
+
+
 def test_every_problem_is_reported_at_once():
     nets = [{"name": "a", "subnet": "bad"}, {"name": "b", "subnet": "10.0.0.0/24", "vni": -1}]
     assert len(errors_of(nets, hosts())) == 2
