@@ -8,7 +8,8 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 from ansible_collections.swarmnet.overlay.plugins.module_utils import plan
 
-ARGS = frozenset(("networks", "hosts", "live_var"))
+LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses")
+ARGS = frozenset(("networks", "hosts", "live_var", "live_results"))
 
 
 def _plain(value):
@@ -46,7 +47,10 @@ class ActionModule(ActionBase):
             }
             live = hv.get(live_var)
             if isinstance(live, dict) and not live.get("failed") and not live.get("skipped"):
-                reported[name] = _plain({k: live.get(k) for k in ("networks", "endpoints", "underlay_mtu", "addresses")})
+                reported[name] = _plain({k: live.get(k) for k in LIVE_KEYS})
+        for outside in args.get("live_results") or []:    # hosts outside the play, read by delegation
+            if isinstance(outside, dict) and outside.get("item") in hosts and not outside.get("failed"):
+                reported[outside["item"]] = _plain({k: outside.get(k) for k in LIVE_KEYS})
         source = task_vars.get("inventory_hostname")
         try:
             planned = plan.build(_plain(args.get("networks") or []), _plain(hosts), reported, source)

@@ -74,7 +74,7 @@ def ensure_present(sandbox, endpoints, changes):
         for network, have in sorted(observed["endpoints"].items()):
             if network not in wanted:
                 changes("detach %s from network %s (delete %s)" % (sandbox, network, have["ifname"]),
-                        ipr.link, "del", index=have["index"])
+                        links.delete, ipr, have["index"])
         for network, ep in sorted(wanted.items()):
             _ensure_endpoint(ipr, sandbox, ep, observed["endpoints"].get(network), changes)
 
@@ -101,10 +101,10 @@ def _ensure_endpoint(ipr, sandbox, ep, have, changes):
         bridge = links.by_name(nipr, naming.BRIDGE)
         if have is not None and peer is None:
             changes("delete %s in %s: its network end is gone" % (have["ifname"], sandbox),
-                    ipr.link, "del", index=have["index"])
+                    links.delete, ipr, have["index"])
             have = None
         elif have is None and peer is not None:
-            changes("delete orphan %s in %s" % (host_end, net_ns), nipr.link, "del", index=peer["index"])
+            changes("delete orphan %s in %s" % (host_end, net_ns), links.delete, nipr, peer["index"])
             peer = None
         if have is None:
             changes("attach %s to network %s as %s %s" % (sandbox, ep["network"], ep["ifname"], ep["address"]),
@@ -173,6 +173,6 @@ def ensure_absent(sandbox, changes):
     with netns.rtnl(sandbox) as ipr:
         for network, have in sorted(observed["endpoints"].items()):
             changes("detach %s from network %s (delete %s)" % (sandbox, network, have["ifname"]),
-                    ipr.link, "del", index=have["index"])
+                    links.delete, ipr, have["index"])
     if observed["owned"]:
         changes("delete sandbox namespace %s" % sandbox, netns.remove, sandbox)

@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import errno
 import socket
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.netns import NetlinkError
 
 
 def describe(msg):
@@ -57,3 +60,12 @@ def ipv4_addresses(ipr, index=None):
 def host_addresses(ipr):
     """{address: ifindex} for every IPv4 address of this namespace."""
     return {a.get("IFA_ADDRESS"): a["index"] for a in ipr.get_addr(family=socket.AF_INET)}
+
+
+def delete(ipr, index):
+    """Delete a link; one already gone (the other end of a deleted veth) is fine."""
+    try:
+        ipr.link("del", index=index)
+    except NetlinkError as exc:
+        if exc.code != errno.ENODEV:
+            raise

@@ -13,12 +13,14 @@ NETNS_DIR = "/run/netns"
 try:
     from pyroute2 import IPRoute
     from pyroute2 import netns as _netns
+    from pyroute2.netlink.exceptions import NetlinkError
     import pyroute2
     PYROUTE2_VERSION = getattr(pyroute2, "__version__", "0")
     PYROUTE2_IMPORT_ERROR = None
 except ImportError:  # reported by require_pyroute2()
     IPRoute = None
     _netns = None
+    NetlinkError = OSError
     PYROUTE2_VERSION = None
     PYROUTE2_IMPORT_ERROR = traceback.format_exc()
 
@@ -35,6 +37,10 @@ def require_pyroute2(module):
         module.fail_json(msg="pyroute2 %s on this host is too old: swarmnet.overlay needs >= 0.9 "
                              "(interpreter %s). Run the swarmnet.overlay.prereqs role."
                              % (PYROUTE2_VERSION, os.sys.executable))
+
+
+# What a module reports as a clean failure instead of a traceback.
+KERNEL_ERRORS = (OSError, NetlinkError)
 
 
 def exists(name):

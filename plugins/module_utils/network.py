@@ -72,6 +72,7 @@ def summary(observed):
     vx = vxlans[0] if vxlans else {}
     return {
         "netns": observed["netns"],
+        "links": sorted(n for n in observed["links"] if not n.startswith("ve-")),
         "bridge_mtu": br.get("mtu"),
         "gateway": ["%s/%d" % a for a in observed["bridge_addresses"]],
         "vxlan": vx.get("ifname"),
@@ -85,6 +86,7 @@ def summary(observed):
 def desired_summary(want):
     return {
         "netns": naming.network_netns(want["name"]),
+        "links": sorted(["lo", naming.BRIDGE, naming.vxlan_name(want["vni"])]),
         "bridge_mtu": want["mtu"],
         "gateway": [want["gateway"]],
         "vxlan": naming.vxlan_name(want["vni"]),
@@ -108,7 +110,7 @@ def ensure_present(want, changes):
     with netns.rtnl() as host:
         for lk in _leftover_vxlans(host, want["name"]):
             changes("delete leftover %s in the host namespace" % lk["ifname"],
-                    host.link, "del", index=lk["index"])
+                    links.delete, host, lk["index"])
     if not netns.exists(ns):
         changes("create namespace %s" % ns, netns.create, ns)
         if changes.check_mode:
@@ -119,14 +121,14 @@ def ensure_present(want, changes):
         lo = current.get("lo")
         if lo and not lo["up"]:
             changes("set lo up in %s" % ns, ipr.link, "set", index=lo["index"], state="up")
-        for lk in current.values():
+        for lk in list(current.values()):
             foreign = lk["ifname"] not in ("lo", naming.BRIDGE, vx_name) and \
                 not lk["ifname"].startswith("ve-")
             wrong_vxlan = lk["ifname"] == vx_name and not _vxlan_ok(lk, want)
             wrong_bridge = lk["ifname"] == naming.BRIDGE and lk["kind"] != "bridge"
             if foreign or wrong_vxlan or wrong_bridge:
                 changes("delete %s link %s from %s" % ("foreign" if foreign else "wrong", lk["ifname"], ns),
-                        ipr.link, "del", index=lk["index"])
+                        links.delete, ipr, lk["index"])
                 current.pop(lk["ifname"])
         _ensure_bridge(ipr, ns, want, current.get(naming.BRIDGE), changes)
         if vx_name not in current:
@@ -200,7 +202,7 @@ def ensure_absent(name, changes):
     with netns.rtnl() as host:
         for lk in _leftover_vxlans(host, name):
             changes("delete leftover %s in the host namespace" % lk["ifname"],
-                    host.link, "del", index=lk["index"])
+                    links.delete, host, lk["index"])
     if netns.exists(ns):
         # Deleting the namespace deletes br0, the VXLAN device, its FDB and
         # neighbour entries, and the network ends of every endpoint veth.

@@ -67,6 +67,22 @@ def _int_or_none(value):
         return None
 
 
+def _is_host_address(addr, subnet):
+    return addr is not None and addr in subnet and addr not in (subnet.network_address,
+                                                               subnet.broadcast_address)
+
+
+def _bounded(errors, source, key, value, low, high, why):
+    """An integer in [low, high], or None (also for an absent value); errors name the key."""
+    if value is None:
+        return None
+    number = _int_or_none(value)
+    if number is None or not low <= number <= high:
+        errors.add(source, key, value, why)
+        return None
+    return number
+
+
 def _validate_networks(networks, source, errors):
     """Check each declared network on its own; return the usable ones by name."""
     good = {}
@@ -97,55 +113,32 @@ def _validate_networks(networks, source, errors):
             ingress_seen = name
         entry = {"name": name, "state": state, "ingress": ingress, "index": i}
 
+        before = len(errors)
         subnet = net.get("subnet")
         if subnet is not None:
-            parsed = _network_or_none(subnet)
-            if parsed is None or parsed.num_addresses < 4:
-                errors.add(source, key + ".subnet", subnet,
+            subnet = _network_or_none(subnet)
+            if subnet is None or subnet.num_addresses < 4:
+                errors.add(source, key + ".subnet", net["subnet"],
                            "not a valid IPv4 CIDR with room for hosts (e.g. 10.0.1.0/24)")
-                continue
-            subnet = parsed
-        entry["subnet"] = subnet
-
         gateway = net.get("gateway")
-        if gateway is not None:
-            gw = _address_or_none(gateway)
-            if gw is None:
-                errors.add(source, key + ".gateway", gateway, "not an IPv4 address")
-                continue
-            if subnet is None or gw not in subnet or gw in (subnet.network_address,
-                                                            subnet.broadcast_address):
-                errors.add(source, key + ".gateway", gateway,
+        if gateway is not None and "subnet" not in net:
+            errors.add(source, key + ".gateway", gateway, "a gateway needs a subnet")
+        elif gateway is not None and subnet is not None:
+            gateway = _address_or_none(gateway)
+            if not _is_host_address(gateway, subnet):
+                errors.add(source, key + ".gateway", net["gateway"],
                            "not a host address of subnet %s" % subnet)
-                continue
-            gateway = gw
-        entry["gateway"] = gateway
-
-        vni = net.get("vni")
-        if vni is not None:
-            number = _int_or_none(vni)
-            if number is None or not 1 <= number <= naming.MAX_VNI:
-                errors.add(source, key + ".vni", vni,
-                           "VNI must be an integer from 1 to %d" % naming.MAX_VNI)
-                continue
-            vni = number
-        entry["vni"] = vni
-
-        port = net.get("data_port", naming.DEFAULT_DATA_PORT)
-        number = _int_or_none(port)
-        if number is None or not 1 <= number <= 65535:
-            errors.add(source, key + ".data_port", port, "UDP port must be 1-65535")
+        entry.update(
+            subnet=subnet, gateway=gateway,
+            vni=_bounded(errors, source, key + ".vni", net.get("vni"), 1, naming.MAX_VNI,
+                         "VNI must be an integer from 1 to %d" % naming.MAX_VNI),
+            data_port=_bounded(errors, source, key + ".data_port",
+                               net.get("data_port", naming.DEFAULT_DATA_PORT), 1, 65535,
+                               "UDP port must be 1-65535"),
+            mtu=_bounded(errors, source, key + ".mtu", net.get("mtu"), 1280, 9000,
+                         "MTU must be 1280-9000"))
+        if len(errors) > before:
             continue
-        entry["data_port"] = number
-
-        mtu = net.get("mtu")
-        if mtu is not None:
-            number = _int_or_none(mtu)
-            if number is None or not 1280 <= number <= 9000:
-                errors.add(source, key + ".mtu", mtu, "MTU must be 1280-9000")
-                continue
-            mtu = number
-        entry["mtu"] = mtu
         good[name] = entry
     return good
 
@@ -317,8 +310,7 @@ def _allocate_ips(attachments, nets, reported, errors):
             continue
         subnet = nets[net]["subnet"]
         addr = _address_or_none(ip)
-        if addr is None or addr not in subnet or addr in (subnet.network_address,
-                                                          subnet.broadcast_address):
+        if not _is_host_address(addr, subnet):
             errors.add(host, key, ip, "not a host address of network %r (%s)" % (net, subnet))
         elif (net, addr) in used:
             owner = used[(net, addr)]
@@ -334,9 +326,7 @@ def _allocate_ips(attachments, nets, reported, errors):
     pending = [a for a in attachments if a[3] is None]
     for host, sandbox, net, _ip, _key in pending:
         addr = _address_or_none(live.get((host, sandbox, net)))
-        subnet = nets[net]["subnet"]
-        if addr is not None and addr in subnet and (net, addr) not in used \
-                and addr not in (subnet.network_address, subnet.broadcast_address):
+        if _is_host_address(addr, nets[net]["subnet"]) and (net, addr) not in used:
             used[(net, addr)] = (host, sandbox)
             result[(host, sandbox, net)] = addr
 

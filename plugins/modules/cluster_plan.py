@@ -29,13 +29,20 @@ options:
     elements: dict
     required: true
   hosts:
-    description: Hosts of the cluster. Default is every host of the play.
+    description: Hosts of the cluster, including hosts outside the play (C(--limit)), which stay peers. Default is every host of the play.
     type: list
     elements: str
   live_var:
     description: Name of the host variable holding each host's registered M(swarmnet.overlay.overlay_info) result.
     type: str
     default: swarmnet_live
+  live_results:
+    description:
+      - Results of M(swarmnet.overlay.overlay_info) run by delegation on hosts outside the play
+        (each with C(item) naming the host), as registered from a loop.
+    type: list
+    elements: dict
+    default: []
 attributes:
   action:
     support: full

@@ -205,7 +205,7 @@ def main():
     changes = Changes(module.check_mode)
     try:
         (present if p["state"] == "present" else absent)(p, changes)
-    except (OSError, subprocess.CalledProcessError) as exc:
+    except netns.KERNEL_ERRORS + (subprocess.CalledProcessError,) as exc:
         detail = getattr(exc, "stderr", "") or ""
         module.fail_json(msg="lab: %s %s" % (exc, detail), actions=changes.done)
     hosts = [{k: h[k] for k in ("name", "netns", "address")} for h in _hosts(p)]

@@ -123,7 +123,7 @@ def main():
             endpoint.ensure_present(sandbox, wanted, changes)
             after = endpoint.desired_summary(wanted) if module.check_mode \
                 else endpoint.summary(endpoint.observe(sandbox))
-    except (endpoint.EndpointError, OSError) as exc:
+    except (endpoint.EndpointError,) + netns.KERNEL_ERRORS as exc:
         module.fail_json(msg="sandbox %s: %s" % (sandbox, exc), actions=changes.done)
     module.exit_json(changed=changes.changed, actions=changes.done,
                      endpoints=before if module.check_mode else after,

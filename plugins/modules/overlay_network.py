@@ -140,7 +140,7 @@ def main():
             network.preflight(want)
             network.ensure_present(want, changes)
             after = network.desired_summary(want) if module.check_mode else network.summary(network.observe(name))
-    except (network.NetworkError, OSError) as exc:
+    except (network.NetworkError,) + netns.KERNEL_ERRORS as exc:
         module.fail_json(msg="network %s: %s" % (name, exc), actions=changes.done)
     module.exit_json(changed=changes.changed, actions=changes.done, netns=naming.network_netns(name),
                      network=after if not module.check_mode else before,

@@ -137,13 +137,14 @@ def main():
         if (added or removed) and not module.check_mode:
             try:
                 peers.apply(ipr, device["index"], changes)
-            except peers.PeerError as exc:
+            except (peers.PeerError,) + netns.KERNEL_ERRORS as exc:
                 module.fail_json(msg="network %s: %s" % (p["network"], exc))
     before = sorted("%s %s via %s" % (ip, mac, current[1].get(mac)) for ip, mac in current[0].items())
     after = sorted("%s %s via %s" % (x["ip"], x["mac"].lower(), x["vtep"]) for x in wanted)
     module.exit_json(changed=bool(added or removed), added=added, removed=removed,
                      peers=len(current[0]) if module.check_mode else len(wanted),
-                     diff={"before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"})
+                     diff={"before": "".join(line + "\n" for line in before),
+                           "after": "".join(line + "\n" for line in after)})
 
 
 if __name__ == "__main__":
