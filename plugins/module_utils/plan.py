@@ -68,8 +68,8 @@ def _int_or_none(value):
 
 
 def _is_host_address(addr, subnet):
-    return addr is not None and addr in subnet and addr not in (subnet.network_address,
-                                                               subnet.broadcast_address)
+    edges = (subnet.network_address, subnet.broadcast_address)
+    return addr is not None and addr in subnet and addr not in edges
 
 
 def _bounded(errors, source, key, value, low, high, why):
