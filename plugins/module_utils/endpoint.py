@@ -62,8 +62,8 @@ def ensure_present(sandbox, endpoints, changes):
         changes("create sandbox namespace %s" % sandbox, _create_sandbox, sandbox)
         if changes.check_mode:
             for ep in endpoints:
-                changes("attach %s to network %s as %s %s" % (sandbox, ep["network"], ep["ifname"],
-                                                              ep["address"]), _noop)
+                changes.predict("attach %s to network %s as %s %s"
+                                % (sandbox, ep["network"], ep["ifname"], ep["address"]))
             return
     observed = observe(sandbox)
     wanted = {ep["network"]: ep for ep in endpoints}
@@ -75,12 +75,22 @@ def ensure_present(sandbox, endpoints, changes):
             if network not in wanted:
                 changes("detach %s from network %s (delete %s)" % (sandbox, network, have["ifname"]),
                         links.delete, ipr, have["index"])
+        _free_names(ipr, sandbox, observed["endpoints"], wanted, changes)
         for network, ep in sorted(wanted.items()):
             _ensure_endpoint(ipr, sandbox, ep, observed["endpoints"].get(network), changes)
 
 
-def _noop():
-    return None
+def _free_names(ipr, sandbox, have, wanted, changes):
+    """Networks reordered: park endpoints whose name another endpoint needs under a temporary one."""
+    needed = {ep["ifname"]: net for net, ep in wanted.items()}
+    for network, ep in sorted(have.items()):
+        holder_of = needed.get(ep["ifname"])
+        if network in wanted and holder_of not in (None, network):
+            temp = "swtmp%d" % ep["index"]
+            changes("rename %s to %s in %s (its name goes to network %s)"
+                    % (ep["ifname"], temp, sandbox, holder_of),
+                    _rename, ipr, ep["index"], temp, ep["mac"])
+            ep["ifname"] = temp
 
 
 def _create_sandbox(sandbox):

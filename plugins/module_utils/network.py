@@ -114,7 +114,7 @@ def ensure_present(want, changes):
     if not netns.exists(ns):
         changes("create namespace %s" % ns, netns.create, ns)
         if changes.check_mode:
-            changes("create %s, %s (VNI %d) in %s" % (naming.BRIDGE, vx_name, want["vni"], ns), _noop)
+            changes.predict("create %s, %s (VNI %d) in %s" % (naming.BRIDGE, vx_name, want["vni"], ns))
             return
     with netns.rtnl(ns) as ipr:
         current = {lk["ifname"]: lk for lk in links.all_links(ipr)}
@@ -140,16 +140,12 @@ def ensure_present(want, changes):
         _ensure_port(ipr, ns, current.get(vx_name), want, changes, vx_name)
 
 
-def _noop():
-    return None
-
-
 def _ensure_bridge(ipr, ns, want, br, changes):
     if br is None:
         changes("create %s in %s" % (naming.BRIDGE, ns), ipr.link, "add", ifname=naming.BRIDGE,
                 kind="bridge", mtu=want["mtu"], ifalias=naming.BRIDGE_ALIAS + want["name"])
         if changes.check_mode:
-            changes("address %s on %s" % (want["gateway"], naming.BRIDGE), _noop)
+            changes.predict("address %s on %s" % (want["gateway"], naming.BRIDGE))
             return
         br = links.by_name(ipr, naming.BRIDGE)
     index = br["index"]

@@ -57,10 +57,20 @@ def current(family, table):
     return _objects(_nft(["-j", "list", "table", family, table]))
 
 
+def _listed_in_scratch(family, table, text, json_output):
+    """Load `text` into a fresh network namespace and list the table there."""
+    load_then_list = 'nft -f - && exec nft %s list table "$0" "$1"' % ("-j" if json_output else "")
+    return _run(["unshare", "--net", "--", "sh", "-c", load_then_list, family, table], text)
+
+
 def canonical(family, table, text):
-    """The desired table text as nft itself would list it."""
-    load_then_list = 'nft -f - && exec nft -j list table "$0" "$1"'
-    return _objects(_run(["unshare", "--net", "--", "sh", "-c", load_then_list, family, table], text))
+    """The desired table in canonical JSON objects, as nft itself would list it."""
+    return _objects(_listed_in_scratch(family, table, text, True))
+
+
+def canonical_text(family, table, text):
+    """The desired table as `nft list table` would print it (for diffs)."""
+    return _listed_in_scratch(family, table, text, False)
 
 
 def text(family, table):

@@ -19,6 +19,10 @@ class Changes:
             return action(*args, **kwargs)
         return None
 
+    def predict(self, description):
+        """Check mode only: a change that would follow one that was not made."""
+        self.done.append(description)
+
     @property
     def changed(self):
         return bool(self.done)

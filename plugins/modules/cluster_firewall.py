@@ -113,8 +113,12 @@ def main():
             changed = nftables.current(family, table) != nftables.canonical(family, table, body)
             if changed and not module.check_mode:
                 nftables.replace(family, table, body)
-        after = nftables.text(family, table) if not module.check_mode else \
-            ("" if p["state"] == "absent" else body if changed else before)
+        if not module.check_mode:
+            after = nftables.text(family, table)
+        elif p["state"] == "absent":
+            after = ""
+        else:
+            after = nftables.canonical_text(family, table, body) if changed else before
     except (nftables.NftError, OSError) as exc:
         module.fail_json(msg="table %s %s: %s" % (family, table, exc))
     module.exit_json(changed=changed, table="%s %s" % (family, table),
