@@ -7,7 +7,7 @@ COLL_LINK := build/collections/ansible_collections/swarmnet/overlay
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup lab lab-create lab-destroy test unit sanity molecule build doc-test bench clean
+.PHONY: setup lab lab-create lab-destroy test unit integration sanity molecule build doc-test bench clean
 
 setup: $(VENV)/.done $(COLL_LINK)
 
@@ -36,11 +36,15 @@ lab-destroy: setup
 	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent
 
 # Every test: unit, sanity, packaging + ansible-doc, molecule default scenario.
-test: setup unit sanity doc-test molecule
+test: setup unit integration sanity doc-test molecule
 
 # pytest exits 5 when it collects no tests: that is a failure here too.
 unit: setup
 	$(BIN)/pytest -q tests/unit; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; exit $$rc
+
+# module_utils against the real kernel, in throwaway network + mount namespaces.
+integration: setup
+	./tests/integration/run.sh
 
 sanity: setup
 	./tests/sanity/run.sh

@@ -61,7 +61,7 @@ def ensure_present(sandbox, endpoints, changes):
     if not netns.exists(sandbox):
         changes("create sandbox namespace %s" % sandbox, _create_sandbox, sandbox)
         if changes.check_mode:
-            for ep in endpoints:
+            for ep in sorted(endpoints, key=lambda e: e["network"]):
                 changes.predict("attach %s to network %s as %s %s"
                                 % (sandbox, ep["network"], ep["ifname"], ep["address"]))
             return

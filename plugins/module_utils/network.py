@@ -104,23 +104,30 @@ def _leftover_vxlans(host, name):
 
 
 def ensure_present(want, changes):
-    """Converge network `want` (a plan network view) on this host."""
+    """Converge network `want` (a plan network view) on this host.
+
+    Creating an object is one change that leaves it complete, so check mode
+    predicts exactly the changes a real run makes.
+    """
     ns = naming.network_netns(want["name"])
     vx_name = naming.vxlan_name(want["vni"])
+    create_bridge = "create %s with %s in %s" % (naming.BRIDGE, want["gateway"], ns)
+    create_vxlan = "create %s (VNI %d, port %d, local %s) and move it into %s" % (
+        vx_name, want["vni"], want["data_port"], want["local"], ns)
     with netns.rtnl() as host:
         for lk in _leftover_vxlans(host, want["name"]):
             changes("delete leftover %s in the host namespace" % lk["ifname"],
                     links.delete, host, lk["index"])
     if not netns.exists(ns):
-        changes("create namespace %s" % ns, netns.create, ns)
+        changes("create namespace %s" % ns, _create_namespace, ns)
         if changes.check_mode:
-            changes.predict("create %s, %s (VNI %d) in %s" % (naming.BRIDGE, vx_name, want["vni"], ns))
+            changes.predict(create_bridge)
+            changes.predict(create_vxlan)
             return
     with netns.rtnl(ns) as ipr:
         current = {lk["ifname"]: lk for lk in links.all_links(ipr)}
-        lo = current.get("lo")
-        if lo and not lo["up"]:
-            changes("set lo up in %s" % ns, ipr.link, "set", index=lo["index"], state="up")
+        if not current["lo"]["up"]:
+            changes("set lo up in %s" % ns, ipr.link, "set", index=current["lo"]["index"], state="up")
         for lk in list(current.values()):
             foreign = lk["ifname"] not in ("lo", naming.BRIDGE, vx_name) and \
                 not lk["ifname"].startswith("ve-")
@@ -130,24 +137,34 @@ def ensure_present(want, changes):
                 changes("delete %s link %s from %s" % ("foreign" if foreign else "wrong", lk["ifname"], ns),
                         links.delete, ipr, lk["index"])
                 current.pop(lk["ifname"])
-        _ensure_bridge(ipr, ns, want, current.get(naming.BRIDGE), changes)
-        if vx_name not in current:
-            changes("create %s (VNI %d, port %d, local %s) and move it into %s"
-                    % (vx_name, want["vni"], want["data_port"], want["local"], ns),
-                    _create_vxlan, want, ns, vx_name)
-        if not changes.check_mode:
-            current = {lk["ifname"]: lk for lk in links.all_links(ipr)}
-        _ensure_port(ipr, ns, current.get(vx_name), want, changes, vx_name)
+        if naming.BRIDGE in current:
+            _repair_bridge(ipr, want, current[naming.BRIDGE], changes)
+        else:
+            changes(create_bridge, _create_bridge, ipr, want)
+        bridge = links.by_name(ipr, naming.BRIDGE)     # None only in check mode
+        if vx_name in current:
+            _repair_vxlan(ipr, want, current[vx_name], bridge, changes)
+        else:
+            changes(create_vxlan, _create_vxlan, ipr, want, ns, vx_name)
 
 
-def _ensure_bridge(ipr, ns, want, br, changes):
-    if br is None:
-        changes("create %s in %s" % (naming.BRIDGE, ns), ipr.link, "add", ifname=naming.BRIDGE,
-                kind="bridge", mtu=want["mtu"], ifalias=naming.BRIDGE_ALIAS + want["name"])
-        if changes.check_mode:
-            changes.predict("address %s on %s" % (want["gateway"], naming.BRIDGE))
-            return
-        br = links.by_name(ipr, naming.BRIDGE)
+def _create_namespace(ns):
+    netns.create(ns)
+    with netns.rtnl(ns) as ipr:
+        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+
+
+def _create_bridge(ipr, want):
+    ipr.link("add", ifname=naming.BRIDGE, kind="bridge", mtu=want["mtu"])
+    index = ipr.link_lookup(ifname=naming.BRIDGE)[0]
+    # The kernel ignores an alias given at creation: set it afterwards.
+    ipr.link("set", index=index, ifalias=naming.BRIDGE_ALIAS + want["name"])
+    address, prefix = want["gateway"].split("/")
+    ipr.addr("add", index=index, address=address, prefixlen=int(prefix))
+    ipr.link("set", index=index, state="up")
+
+
+def _repair_bridge(ipr, want, br, changes):
     index = br["index"]
     if br["mtu"] != want["mtu"]:
         changes("set %s mtu %d (was %s)" % (naming.BRIDGE, want["mtu"], br["mtu"]),
@@ -168,29 +185,30 @@ def _ensure_bridge(ipr, ns, want, br, changes):
         changes("set %s up" % naming.BRIDGE, ipr.link, "set", index=index, state="up")
 
 
-def _create_vxlan(want, ns, vx_name):
+def _create_vxlan(ipr, want, ns, vx_name):
     with netns.rtnl() as host:
         host.link("add", ifname=vx_name, kind="vxlan", vxlan_id=want["vni"],
                   vxlan_port=want["data_port"], vxlan_local=want["local"],
-                  vxlan_learning=0, vxlan_proxy=1, mtu=want["mtu"],
-                  ifalias=VXLAN_ALIAS + want["name"])
+                  vxlan_learning=0, vxlan_proxy=1, mtu=want["mtu"])
         index = host.link_lookup(ifname=vx_name)[0]
+        # Marked while in the host namespace, so a run interrupted before the move
+        # finds it as its own leftover (the alias does not survive the move).
+        host.link("set", index=index, ifalias=VXLAN_ALIAS + want["name"])
         host.link("set", index=index, net_ns_fd=ns)
+    ipr.link("set", index=ipr.link_lookup(ifname=vx_name)[0],
+             master=ipr.link_lookup(ifname=naming.BRIDGE)[0], state="up")
 
 
-def _ensure_port(ipr, ns, vx, want, changes, vx_name):
-    """The VXLAN device: enslaved to br0, right MTU, up."""
-    if vx is None:      # check mode: it would have been created just now
-        return
-    br = links.by_name(ipr, naming.BRIDGE)
-    if br is not None and vx.get("master") != br["index"]:
-        changes("attach %s to %s" % (vx_name, naming.BRIDGE), ipr.link, "set",
-                index=vx["index"], master=br["index"])
+def _repair_vxlan(ipr, want, vx, bridge, changes):
+    """An existing VXLAN device: enslaved to br0, right MTU, up."""
+    if bridge is None or vx.get("master") != bridge["index"]:
+        changes("attach %s to %s" % (vx["ifname"], naming.BRIDGE), lambda: ipr.link(
+            "set", index=vx["index"], master=ipr.link_lookup(ifname=naming.BRIDGE)[0]))
     if vx["mtu"] != want["mtu"]:
-        changes("set %s mtu %d (was %s)" % (vx_name, want["mtu"], vx["mtu"]),
+        changes("set %s mtu %d (was %s)" % (vx["ifname"], want["mtu"], vx["mtu"]),
                 ipr.link, "set", index=vx["index"], mtu=want["mtu"])
     if not vx["up"]:
-        changes("set %s up" % vx_name, ipr.link, "set", index=vx["index"], state="up")
+        changes("set %s up" % vx["ifname"], ipr.link, "set", index=vx["index"], state="up")
 
 
 def ensure_absent(name, changes):
@@ -200,6 +218,11 @@ def ensure_absent(name, changes):
             changes("delete leftover %s in the host namespace" % lk["ifname"],
                     links.delete, host, lk["index"])
     if netns.exists(ns):
-        # Deleting the namespace deletes br0, the VXLAN device, its FDB and
-        # neighbour entries, and the network ends of every endpoint veth.
+        # Links first, synchronously: a namespace is torn down asynchronously, and
+        # until then its VXLAN device holds the VNI (a re-create gets EEXIST).
+        # With them go the FDB and neighbour entries and the sandbox ends of veths.
+        with netns.rtnl(ns) as ipr:
+            for lk in links.all_links(ipr):
+                if lk["ifname"] != "lo":
+                    changes("delete %s in %s" % (lk["ifname"], ns), links.delete, ipr, lk["index"])
         changes("delete namespace %s" % ns, netns.remove, ns)

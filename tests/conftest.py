@@ -2,7 +2,7 @@
 import os
 import sys
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 LINK_BASE = os.path.join(ROOT, "build", "collections")
 link = os.path.join(LINK_BASE, "ansible_collections", "swarmnet", "overlay")
 if not os.path.exists(link):

@@ -1,0 +1,202 @@
+"""module_utils against the real kernel, in a throwaway host.
+
+tests/integration/run.sh starts pytest under `unshare --net --mount` with its own
+/run/netns and /sys, so every namespace, link and table made here dies with it.
+"""
+
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import (
+    endpoint, firewall, inspect, links, naming, netns, network, nftables, peers)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+LOCAL = "198.18.9.1"
+
+if os.environ.get("SWARMNET_ISOLATED") != "1":
+    pytest.skip("run through tests/integration/run.sh (isolated namespaces)", allow_module_level=True)
+
+
+def ip(*args):
+    subprocess.run(["ip"] + list(args), check=True, capture_output=True)
+
+
+@pytest.fixture(autouse=True)
+def host():
+    """A host namespace with the underlay address on lo, and nothing else."""
+    with netns.rtnl() as ipr:
+        lo = ipr.link_lookup(ifname="lo")[0]
+        ipr.link("set", index=lo, state="up")
+        if LOCAL not in links.host_addresses(ipr):
+            ipr.addr("add", index=lo, address=LOCAL, prefixlen=32)
+    yield
+    for name in netns.names():
+        if name.startswith(naming.NETNS_PREFIX):
+            network.ensure_absent(name[len(naming.NETNS_PREFIX):], Changes(False))
+        else:
+            endpoint.ensure_absent(name, Changes(False))
+        if netns.exists(name):
+            netns.remove(name)
+    with netns.rtnl() as ipr:
+        for lk in links.all_links(ipr):
+            if lk["kind"] in ("vxlan", "veth"):
+                links.delete(ipr, lk["index"])
+    if nftables.exists(firewall.FAMILY, "t"):
+        nftables.delete(firewall.FAMILY, "t")
+
+
+def want(name="front", vni=4098, mtu=1450, port=4789):
+    return {"name": name, "vni": vni, "gateway": "10.10.1.1/24", "local": LOCAL,
+            "data_port": port, "mtu": mtu}
+
+
+def converge(target, check=False):
+    changes = Changes(check)
+    network.ensure_present(target, changes)
+    return changes.done
+
+
+def test_network_is_created_then_left_alone():
+    done = converge(want())
+    assert done[0] == "create namespace swarmnet-front"
+    assert network.summary(network.observe("front")) == network.desired_summary(want())
+    assert converge(want()) == []
+
+
+def test_check_mode_predicts_the_real_run_and_creates_nothing():
+    predicted = converge(want(), check=True)
+    assert not netns.exists("swarmnet-front")
+    assert converge(want()) == predicted
+
+
+def test_drift_is_repaired_in_one_pass():
+    converge(want())
+    ip("-n", "swarmnet-front", "link", "set", "br0", "mtu", "1400")
+    ip("-n", "swarmnet-front", "link", "del", "vx-4098")
+    ip("-n", "swarmnet-front", "link", "add", "vx-4098", "type", "vxlan", "id", "4098", "dstport", "4800")
+    ip("-n", "swarmnet-front", "link", "add", "junk0", "type", "veth", "peer", "name", "junk1")
+    predicted = converge(want(), check=True)
+    done = converge(want())
+    assert done == predicted
+    assert "delete foreign link junk0 from swarmnet-front" in done
+    assert network.summary(network.observe("front")) == network.desired_summary(want())
+    assert converge(want()) == []
+
+
+def test_leftover_of_an_interrupted_run_is_replaced():
+    with netns.rtnl() as ipr:     # created and marked, but the run died before the move
+        ipr.link("add", ifname="vx-4098", kind="vxlan", vxlan_id=4098, vxlan_port=4789)
+        ipr.link("set", index=ipr.link_lookup(ifname="vx-4098")[0], ifalias=network.VXLAN_ALIAS + "front")
+    network.preflight(want())      # its own leftover is no conflict
+    done = converge(want())
+    assert done[0] == "delete leftover vx-4098 in the host namespace"
+    assert network.summary(network.observe("front"))["vni"] == 4098
+
+
+def test_vni_used_elsewhere_and_foreign_local_are_refused():
+    ip("link", "add", "other0", "type", "vxlan", "id", "4098", "dstport", "4789")
+    with pytest.raises(network.NetworkError, match="VNI 4098 .* device other0 in the host namespace"):
+        network.preflight(want())
+    with pytest.raises(network.NetworkError, match="advertise address 198.18.9.99 is not on this host"):
+        network.preflight(dict(want(), local="198.18.9.99"))
+
+
+def test_absent_leaves_nothing():
+    converge(want())
+    changes = Changes(False)
+    network.ensure_absent("front", changes)
+    assert not netns.exists("swarmnet-front")
+    with netns.rtnl() as ipr:
+        assert [lk["ifname"] for lk in links.all_links(ipr) if lk["kind"] == "vxlan"] == []
+
+
+def endpoints(*nets):
+    addr = {"front": "10.10.1.5/24", "back": "10.10.2.5/24"}
+    return [{"network": n, "netns": naming.network_netns(n), "ifname": "eth%d" % i,
+             "address": addr[n], "mac": naming.endpoint_mac(addr[n].split("/")[0]), "mtu": 1450}
+            for i, n in enumerate(nets)]
+
+
+def attach(sandbox, eps, check=False):
+    changes = Changes(check)
+    endpoint.ensure_present(sandbox, eps, changes)
+    return changes.done
+
+
+def test_endpoints_attach_reorder_and_detach():
+    converge(want("front", 4098))
+    converge(dict(want("back", 4097), gateway="10.10.2.1/24"))
+    predicted = attach("task", endpoints("front", "back"), check=True)
+    assert not netns.exists("task")
+    assert attach("task", endpoints("front", "back")) == predicted
+    assert endpoint.summary(endpoint.observe("task")) == endpoint.desired_summary(endpoints("front", "back"))
+    assert attach("task", endpoints("front", "back")) == []
+    attach("task", endpoints("back", "front"))        # names swap
+    assert endpoint.summary(endpoint.observe("task")) == endpoint.desired_summary(endpoints("back", "front"))
+    attach("task", endpoints("back"))
+    assert list(endpoint.observe("task")["endpoints"]) == ["back"]
+    endpoint.ensure_absent("task", Changes(False))
+    assert not netns.exists("task")
+
+
+def test_a_namespace_the_collection_did_not_make_is_kept():
+    converge(want())
+    netns.create("podman-1")
+    attach("podman-1", endpoints("front"))
+    endpoint.ensure_absent("podman-1", Changes(False))
+    assert netns.exists("podman-1") and endpoint.observe("podman-1")["endpoints"] == {}
+
+
+def peer_set(count, vtep_base=1):
+    return [{"ip": "10.10.%d.%d" % (1 + i // 200, 2 + i % 200), "mac": "02:42:0a:0a:%02x:%02x" % (1 + i // 200, 2 + i % 200),
+             "vtep": "198.18.9.%d" % (vtep_base + i % 5)} for i in range(count)]
+
+
+def test_peers_batch_adds_replaces_and_removes():
+    converge(want())
+    with netns.rtnl("swarmnet-front") as ipr:
+        index = links.by_name(ipr, "vx-4098")["index"]
+        first = peer_set(500)
+        peers.apply(ipr, index, peers.diff(peers.read(ipr, index), peers.desired(first)))
+        assert peers.read(ipr, index) == peers.desired(first)
+        second = peer_set(300, vtep_base=10)      # 300 kept IPs on new VTEPs, 200 removed
+        changes = peers.diff(peers.read(ipr, index), peers.desired(second))
+        assert len(changes["fdb"]["add"]) == 300 and len(changes["neigh"]["remove"]) == 200
+        peers.apply(ipr, index, changes)
+        assert peers.read(ipr, index) == peers.desired(second)
+
+
+def test_peer_errors_name_the_entry():
+    converge(want())
+    with netns.rtnl("swarmnet-front") as ipr:
+        index = links.by_name(ipr, "vx-4098")["index"]
+        bogus = {"fdb": {"add": [], "remove": [("02:42:00:00:00:09", "198.18.9.9")]},
+                 "neigh": {"add": [], "remove": []}}
+        with pytest.raises(peers.PeerError, match="remove fdb 02:42:00:00:00:09 198.18.9.9: errno 2"):
+            peers.apply(ipr, index, bogus)
+
+
+def test_firewall_table_compares_in_nft_form():
+    body = firewall.render("t", ["198.18.9.3", "198.18.9.2"], [7946], [7946, 4789])
+    assert nftables.current("inet", "t") is None
+    nftables.replace("inet", "t", body)
+    assert nftables.current("inet", "t") == nftables.canonical("inet", "t", body)
+    other = firewall.render("t", ["198.18.9.2"], [7946], [7946, 4789])
+    assert nftables.current("inet", "t") != nftables.canonical("inet", "t", other)
+    assert nftables.counters("inet", "t") == {"peer_accepted": 0, "others_dropped": 0}
+
+
+def test_info_reports_what_is_there():
+    converge(want())
+    attach("task", endpoints("front"))
+    with netns.rtnl("swarmnet-front") as ipr:
+        index = links.by_name(ipr, "vx-4098")["index"]
+        peers.apply(ipr, index, peers.diff(peers.read(ipr, index), peers.desired(peer_set(2))))
+    state = inspect.host_state(LOCAL)
+    net = state["networks"][0]
+    assert (net["name"], net["vni"], net["data_port"], net["local"], net["mtu"]) == ("front", 4098, 4789, LOCAL, 1450)
+    assert [p["ip"] for p in net["peers"]] == ["10.10.1.2", "10.10.1.3"]
+    assert state["endpoints"] == [{"sandbox": "task", "network": "front", "ifname": "eth0", "ip": "10.10.1.5",
+                                   "address": ["10.10.1.5/24"], "mac": "02:42:0a:0a:01:05", "mtu": 1450}]
