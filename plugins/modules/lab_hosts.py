@@ -175,6 +175,10 @@ def absent(p, changes):
         for ifname in [p["prefix"] + "0"] + [h["veth"] for h in _hosts(p)]:
             for index in ipr.link_lookup(ifname=ifname):
                 changes("delete link %s" % ifname, ipr.link, "del", index=index)
+    if os.path.isdir(LAB_DIR) and not os.listdir(LAB_DIR):
+        if _is_mounted(LAB_DIR):
+            changes("release %s" % LAB_DIR, _run, "umount", LAB_DIR)
+        changes("remove %s" % LAB_DIR, os.rmdir, LAB_DIR)
 
 
 def _extra_hosts(p):
