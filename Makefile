@@ -61,6 +61,7 @@ build: setup
 # Benchmarks print tables; throughput needs the converged lab (make lab).
 bench: setup
 	$(PY) bench/peers.py
+	$(PY) bench/lb_program.py
 	$(PY) bench/throughput.py
 
 clean:

@@ -62,6 +62,11 @@ def remove(name):
     _netns.remove(name)
 
 
+def enter(name):
+    """Move this process into namespace `name` (for IPVS, /proc/sys/net and nft)."""
+    _netns.setns(name, flags=0)
+
+
 def rtnl(name=None):
     """An IPRoute socket in namespace `name` (None: the host namespace); never creates one."""
     if name is None:

@@ -73,6 +73,12 @@ def canonical_text(family, table, text):
     return _listed_in_scratch(family, table, text, False)
 
 
+def differs(family, table, text_):
+    """Whether the live table differs from `text_` (a missing table always does)."""
+    have = current(family, table)
+    return have is None or have != canonical(family, table, text_)
+
+
 def text(family, table):
     """Human-readable listing for diffs (display only, never parsed)."""
     if not exists(family, table):

@@ -110,7 +110,7 @@ def main():
                 nftables.delete(family, table)
         else:
             body = firewall.render(table, p["peers"], p["tcp_ports"], p["udp_ports"])
-            changed = nftables.current(family, table) != nftables.canonical(family, table, body)
+            changed = nftables.differs(family, table, body)
             if changed and not module.check_mode:
                 nftables.replace(family, table, body)
         if not module.check_mode:

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""IPVS through pyroute2: fwmark services with NAT backends, and whether the kernel has IPVS."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.netns import NetlinkError
+
+try:
+    from pyroute2 import IPVS, IPVSDest, IPVSService
+except ImportError:  # netns.require_pyroute2() reports a missing pyroute2
+    IPVS = None
+
+FWD_MASQ = 0          # IP_VS_CONN_F_MASQ; pyroute2's default (3) is direct routing
+# The sysctls Docker sets in a load-balancing namespace: reuse ports of finished
+# connections, and drop connections to removed or quiesced backends at once.
+SYSCTLS = {"conn_reuse_mode": "0", "expire_nodest_conn": "1", "expire_quiescent_template": "1"}
+
+
+def available():
+    """True when this namespace's kernel answers the IPVS generic netlink family."""
+    if IPVS is None:
+        return False
+    try:
+        with IPVS() as ipvs:
+            ipvs.service("dump")
+    except NetlinkError as exc:
+        if exc.code in (errno.ENOENT, errno.EOPNOTSUPP):
+            return False
+        raise
+    return True
+
+
+def current():
+    """{fwmark: {"scheduler", "backends": {address: weight}}} of fwmark services."""
+    found = {}
+    with IPVS() as ipvs:
+        for msg in ipvs.service("dump"):
+            svc = IPVSService.from_message(msg)
+            if not svc.get("fwmark"):
+                continue
+            dests = {}
+            for dmsg in ipvs.dest("dump", service=svc):
+                dest = IPVSDest.from_message(dmsg)
+                dests[dest["addr"]] = dest["weight"]
+            found[svc["fwmark"]] = {"scheduler": svc.get("sched_name"), "backends": dests}
+    return found
+
+
+def _service(fwmark, scheduler="rr"):
+    return IPVSService(fwmark=fwmark, sched_name=scheduler, af=2)
+
+
+def apply(services, have, changes):
+    """Reconcile fwmark services and their backends with `services` (normalised)."""
+    want = {s["fwmark"]: s for s in services}
+    for fwmark in sorted(set(have) - set(want)):
+        changes("delete IPVS service fwmark %#x" % fwmark, _run, "service", "del", _service(fwmark))
+    for fwmark, svc in sorted(want.items()):
+        old = have.get(fwmark)
+        if old is None:
+            changes("add IPVS service fwmark %#x (%s)" % (fwmark, svc["scheduler"]),
+                    _run, "service", "add", _service(fwmark, svc["scheduler"]))
+            old = {"scheduler": svc["scheduler"], "backends": {}}
+        elif old["scheduler"] != svc["scheduler"]:
+            changes("set IPVS service fwmark %#x scheduler %s (was %s)" % (fwmark, svc["scheduler"], old["scheduler"]),
+                    _run, "service", "set", _service(fwmark, svc["scheduler"]))
+        wanted = {d["address"]: d["weight"] for d in svc["backends"]}
+        for address in sorted(set(old["backends"]) - set(wanted)):
+            changes("delete backend %s of fwmark %#x" % (address, fwmark),
+                    _run, "dest", "del", _service(fwmark), IPVSDest(addr=address, port=0))
+        for address, weight in sorted(wanted.items()):
+            if address not in old["backends"]:
+                changes("add backend %s weight %d to fwmark %#x" % (address, weight, fwmark), _run, "dest", "add",
+                        _service(fwmark), IPVSDest(addr=address, port=0, weight=weight, fwd_method=FWD_MASQ))
+            elif old["backends"][address] != weight:
+                changes("set backend %s weight %d in fwmark %#x" % (address, weight, fwmark), _run, "dest", "set",
+                        _service(fwmark), IPVSDest(addr=address, port=0, weight=weight, fwd_method=FWD_MASQ))
+
+
+def _run(kind, command, *args):
+    with IPVS() as ipvs:
+        getattr(ipvs, kind)(command, *args)
+
+
+def sysctl_changes():
+    """The Docker sysctls not yet set in this namespace: {name: value}."""
+    todo = {}
+    for name, value in SYSCTLS.items():
+        path = "/proc/sys/net/ipv4/vs/" + name
+        with open(path) as f:
+            if f.read().strip() != value:
+                todo[name] = value
+    return todo
+
+
+def set_sysctl(name, value):
+    with open(os.path.join("/proc/sys/net/ipv4/vs", name), "w") as f:
+        f.write(value)

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The nftables table of the load balancer: marking, and balancing where IPVS is missing.
+
+Marking looks the VIP up in a map (one lookup, however many services); balancing
+dispatches on the mark with a verdict map to one chain per service, whose single
+rule DNATs through `numgen inc|random mod W` into a map of weighted ranges
+(LAB-NOTES: Docker's shape with nftables instead of IPVS). The whole table is
+replaced in one transaction, so a backend set never changes half-way.
+"""
+
+from __future__ import annotations
+
+FAMILY = "ip"
+DEFAULT_TABLE = "swarmnet_lb"
+
+
+def _elements(items):
+    return "elements = { %s }" % ", ".join(items)
+
+
+def _weighted_map(svc):
+    """numgen slots: a backend of weight w takes w consecutive slots."""
+    slots, start = [], 0
+    for dest in svc["backends"]:
+        if dest["weight"] == 0:
+            continue
+        end = start + dest["weight"] - 1
+        target = dest["address"] + (" . %d" % svc["target_port"] if svc["target_port"] else "")
+        slots.append(("%d" % start if start == end else "%d-%d" % (start, end), target))
+        start = end + 1
+    return start, slots
+
+
+def render(table, services, balance=True):
+    """nft text for the table; balance=False keeps only marking (IPVS balances)."""
+    by_address = ["%s : %#x" % (s["vip"], s["fwmark"]) for s in services if not s["port"]]
+    by_port = ["%s . %s . %d : %#x" % (s["vip"], s["protocol"], s["port"], s["fwmark"])
+               for s in services if s["port"]]
+    lines = ["table %s %s {" % (FAMILY, table),
+             "  map vip_marks {", "    type ipv4_addr : mark"]
+    lines += ["    " + _elements(by_address)] if by_address else []
+    lines += ["  }", "  map vip_port_marks {", "    type ipv4_addr . inet_proto . inet_service : mark"]
+    lines += ["    " + _elements(by_port)] if by_port else []
+    lines += ["  }"]
+    mark_rules = ["    meta mark set ip daddr . meta l4proto . th dport map @vip_port_marks",
+                  "    meta mark 0 meta mark set ip daddr map @vip_marks"]
+    lines += ["  chain mark_output {", "    type route hook output priority mangle; policy accept;"]
+    lines += mark_rules + ["  }"]
+    lines += ["  chain mark_prerouting {", "    type filter hook prerouting priority mangle; policy accept;"]
+    lines += mark_rules + ["  }"]
+    dispatch = []
+    if balance:
+        for svc in services:
+            modulus, slots = _weighted_map(svc)
+            lines.append("  chain svc_%x {" % svc["fwmark"])
+            if slots:
+                proto = "meta l4proto %s " % svc["protocol"] if svc["target_port"] else ""
+                lines.append("    %sdnat to numgen %s mod %d map { %s }" % (
+                    proto, "inc" if svc["scheduler"] == "rr" else "random", modulus,
+                    ", ".join("%s : %s" % slot for slot in slots)))
+            lines.append("  }")
+            dispatch.append("%#x : goto svc_%x" % (svc["fwmark"], svc["fwmark"]))
+    for hook, priority in (("output", "-100"), ("prerouting", "-100")):
+        lines += ["  chain nat_%s {" % hook, "    type nat hook %s priority %s; policy accept;" % (hook, priority)]
+        if dispatch:
+            lines.append("    meta mark vmap { %s }" % ", ".join(dispatch))
+        lines.append("  }")
+    masquerade = ["%#x" % s["fwmark"] for s in services if s["masquerade"]]
+    lines += ["  chain nat_postrouting {", "    type nat hook postrouting priority 100; policy accept;"]
+    if masquerade:
+        lines.append("    meta mark { %s } masquerade" % ", ".join(masquerade))
+    lines += ["  }", "}"]
+    # nft 1.0.6 needs a newline before the closing brace after a map (LAB-NOTES).
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,224 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ipvs_service
+short_description: The virtual services of a host or sandbox, balanced in the kernel
+version_added: 0.2.0
+description:
+  - Manages the whole set of virtual services in one network namespace (the host's, a task
+    sandbox's, an ingress sandbox's). Each is keyed by a firewall mark, as Docker keys its IPVS
+    services; traffic to the service's VIP (every port, or one protocol and port) gets the mark,
+    and marked traffic is spread over the backends by NAT.
+  - Marking is an nftables table of its own. Balancing is IPVS through pyroute2 where the kernel
+    has it (with the sysctls Docker sets), or an nftables C(numgen) map in the same table where it
+    does not. The backend used is returned.
+  - Services and backends not listed are removed; schedulers and weights are changed in place.
+    nftables changes are one atomic transaction.
+author: swarmnet developers (@swarmnet)
+requirements:
+  - pyroute2 >= 0.9 and nft on the managed host
+options:
+  netns:
+    description: Network namespace (under C(/run/netns)) to work in. Default is the host namespace.
+    type: str
+  services:
+    description: The whole set of virtual services. Ignored when O(state=absent).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      fwmark:
+        description: Firewall mark keying the service, 1 to 4294967295, unique in the namespace.
+        type: int
+        required: true
+      vip:
+        description: Virtual IP; traffic to it is marked.
+        type: str
+        required: true
+      protocol:
+        description: Protocol of O(services[].port).
+        type: str
+        choices: [tcp, udp]
+        default: tcp
+      port:
+        description: Mark only this port of the VIP (a published port). Default is every port.
+        type: int
+      target_port:
+        description: Rewrite the destination port to this one on the backends (needs O(services[].port)).
+        type: int
+      scheduler:
+        description: C(rr) or C(random) with nftables; any IPVS scheduler with IPVS.
+        type: str
+        default: rr
+      masquerade:
+        description: Source NAT balanced traffic to the namespace's address (the ingress routing mesh).
+        type: bool
+        default: false
+      backends:
+        description: Real servers. An empty list keeps the service with nowhere to send traffic.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          address:
+            description: Backend IPv4 address.
+            type: str
+            required: true
+          weight:
+            description: Relative share; 0 takes no new connections.
+            type: int
+            default: 1
+  backend:
+    description: How to balance. C(auto) takes IPVS when the kernel has it.
+    type: str
+    choices: [auto, ipvs, nftables]
+    default: auto
+  table:
+    description: Name of the nftables table (family C(ip)).
+    type: str
+    default: swarmnet_lb
+  state:
+    description: C(absent) removes every virtual service and the table.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - swarmnet.overlay.attributes
+"""
+
+EXAMPLES = r"""
+- name: The VIP of service web, seen from a task's sandbox
+  swarmnet.overlay.ipvs_service:
+    netns: web.1
+    services:
+      - fwmark: 257
+        vip: 10.10.1.100
+        backends: [{address: 10.10.1.2}, {address: 10.10.1.3}, {address: 10.10.1.4}]
+"""
+
+RETURN = r"""
+backend:
+  description: The balancing backend used.
+  returned: always
+  type: str
+  sample: nftables
+actions:
+  description: What was (or, in check mode, would be) changed.
+  returned: always
+  type: list
+  elements: str
+services:
+  description: The virtual services after the run, one line each plus one per backend.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils import lb, lb_ipvs, lb_nftables, netns, nftables
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+
+def _choose(requested):
+    has_ipvs = lb_ipvs.available()
+    if requested == "ipvs" and not has_ipvs:
+        raise lb.LbError("backend=ipvs: this kernel has no IPVS (load ip_vs, or use backend=auto or nftables)")
+    if requested == "auto":
+        return "ipvs" if has_ipvs else "nftables"
+    return requested
+
+
+def _nft_table(table, services, balance, changes):
+    if services or balance:
+        body = lb_nftables.render(table, services, balance=balance)
+        if nftables.differs(lb_nftables.FAMILY, table, body):
+            changes("replace nftables table %s %s" % (lb_nftables.FAMILY, table),
+                    nftables.replace, lb_nftables.FAMILY, table, body)
+    elif nftables.exists(lb_nftables.FAMILY, table):
+        changes("delete nftables table %s %s" % (lb_nftables.FAMILY, table),
+                nftables.delete, lb_nftables.FAMILY, table)
+
+
+def _ipvs_lines(services):
+    """IPVS view for diffs: fwmark, scheduler, backends with weights."""
+    return ["fwmark %#x %s %s" % (mark, svc["scheduler"], " ".join(
+        "%s:%d" % (address, weight) for address, weight in sorted(svc["backends"].items())))
+        for mark, svc in sorted(services.items())]
+
+
+def reconcile(module, changes):
+    """Returns (backend, diff before, diff after, normalised services)."""
+    p = module.params
+    backend = _choose(p["backend"])
+    services = lb.normalise(p["services"] if p["state"] == "present" else [], backend)
+    family, table = lb_nftables.FAMILY, p["table"]
+    if backend == "ipvs":
+        have = lb_ipvs.current()
+        _nft_table(table, services, False, changes)
+        lb_ipvs.apply(services, have, changes)
+        for name, value in sorted(lb_ipvs.sysctl_changes().items()):
+            changes("sysctl net.ipv4.vs.%s=%s" % (name, value), lb_ipvs.set_sysctl, name, value)
+        wanted = {s["fwmark"]: {"scheduler": s["scheduler"],
+                                "backends": {d["address"]: d["weight"] for d in s["backends"]}}
+                  for s in services}
+        return backend, _ipvs_lines(have), _ipvs_lines(wanted), services
+    before = nftables.text(family, table)
+    _nft_table(table, services, p["state"] == "present", changes)
+    if not changes.check_mode:
+        after = nftables.text(family, table)
+    elif p["state"] == "absent":
+        after = ""
+    else:
+        after = nftables.canonical_text(family, table, lb_nftables.render(table, services))
+    return backend, before.splitlines(), after.splitlines(), services
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            netns=dict(type="str"),
+            services=dict(type="list", elements="dict", default=[], options=dict(
+                fwmark=dict(type="int", required=True),
+                vip=dict(type="str", required=True),
+                protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
+                port=dict(type="int"),
+                target_port=dict(type="int"),
+                scheduler=dict(type="str", default="rr"),
+                masquerade=dict(type="bool", default=False),
+                backends=dict(type="list", elements="dict", default=[], options=dict(
+                    address=dict(type="str", required=True),
+                    weight=dict(type="int", default=1),
+                )),
+            )),
+            backend=dict(type="str", default="auto", choices=["auto", "ipvs", "nftables"]),
+            table=dict(type="str", default=lb_nftables.DEFAULT_TABLE),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    netns.require_pyroute2(module)
+    where = module.params["netns"]
+    changes = Changes(module.check_mode)
+    try:
+        if where:
+            if not netns.exists(where):
+                module.fail_json(msg="netns=%r: no such network namespace" % where)
+            netns.enter(where)     # IPVS, /proc/sys/net and nft all act on the current namespace
+        backend, before, after, services = reconcile(module, changes)
+    except (lb.LbError, nftables.NftError) + netns.KERNEL_ERRORS as exc:
+        module.fail_json(msg="%s: %s" % ("netns " + where if where else "host namespace", exc),
+                         actions=changes.done)
+    module.exit_json(changed=changes.changed, backend=backend, actions=changes.done,
+                     services=lb.summary(services),
+                     diff={"before": "".join(line + "\n" for line in before),
+                           "after": "".join(line + "\n" for line in after)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""ipvs_service with real connections: a client namespace, three backend servers.
+
+Runs the module file itself, as Ansible does (arguments in a JSON file), inside the
+isolated host of tests/integration/run.sh. The kernel here has no IPVS, so
+`auto` must choose nftables.
+"""
+
+import collections
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import netns
+
+if os.environ.get("SWARMNET_ISOLATED") != "1":
+    pytest.skip("run through tests/integration/run.sh (isolated namespaces)", allow_module_level=True)
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODULE = os.path.join(ROOT, "plugins", "modules", "ipvs_service.py")
+COLLECTIONS = os.path.join(ROOT, "build", "collections")
+BACKENDS = {"b1": "10.0.1.2", "b2": "10.0.1.3", "b3": "10.0.1.4"}
+VIP = "10.0.1.100"
+SERVER = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[2]))); s.listen(64)
+while True:
+    c, _ = s.accept(); c.sendall(sys.argv[1].encode()); c.close()
+"""
+CLIENT = """
+import socket, sys, json
+seen = {}
+for _ in range(int(sys.argv[3])):
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+    name = c.recv(16).decode(); c.close()
+    seen[name] = seen.get(name, 0) + 1
+print(json.dumps(seen))
+"""
+
+
+def sh(*args):
+    subprocess.run(args, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """One L2 segment (a bridge in namespace lbnet): client cli, backends b1-b3 serving 8000 and 80."""
+    sh("ip", "netns", "add", "lbnet")
+    sh("ip", "-n", "lbnet", "link", "add", "br0", "type", "bridge")
+    sh("ip", "-n", "lbnet", "link", "set", "br0", "up")
+    servers = []
+    for i, (name, address) in enumerate([("cli", "10.0.1.10")] + list(BACKENDS.items())):
+        sh("ip", "netns", "add", name)
+        sh("ip", "-n", "lbnet", "link", "add", "p%d" % i, "type", "veth", "peer", "name", "eth0", "netns", name)
+        sh("ip", "-n", "lbnet", "link", "set", "p%d" % i, "master", "br0", "up")
+        sh("ip", "-n", name, "addr", "add", address + "/24", "dev", "eth0")
+        sh("ip", "-n", name, "link", "set", "eth0", "up")
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        if name != "cli":
+            for port in ("8000", "80"):
+                servers.append(subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", SERVER,
+                                                 name, port]))
+    time.sleep(0.5)
+    yield
+    for proc in servers:
+        proc.kill()
+        proc.wait()
+    for name in ["cli", "lbnet"] + list(BACKENDS):
+        netns.remove(name)
+
+
+def module(tmp_path, check=False, **args):
+    args.setdefault("netns", "cli")
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=check)}))
+    proc = subprocess.run([sys.executable, MODULE, str(path)], capture_output=True, text=True, check=False,
+                          env=dict(os.environ, PYTHONPATH=COLLECTIONS))   # a failing module exits 1
+    return json.loads(proc.stdout)
+
+
+def requests(count=300, port=8000, target=VIP):
+    out = subprocess.run(["ip", "netns", "exec", "cli", sys.executable, "-c", CLIENT, target, str(port), str(count)],
+                         capture_output=True, text=True, check=True).stdout
+    return collections.Counter(json.loads(out))
+
+
+def service(*names, weights=None, **extra):
+    weights = weights or {}
+    return dict({"fwmark": 257, "vip": VIP,
+                 "backends": [{"address": BACKENDS[n], "weight": weights.get(n, 1)} for n in names]}, **extra)
+
+
+def test_vip_splits_evenly_and_backends_see_the_client(lab, tmp_path):
+    result = module(tmp_path, services=[service("b1", "b2", "b3")])
+    assert result["changed"] and result["backend"] == "nftables", result
+    assert requests() == {"b1": 100, "b2": 100, "b3": 100}
+    assert module(tmp_path, services=[service("b1", "b2", "b3")])["changed"] is False
+
+
+def test_weights_and_removed_backends(lab, tmp_path):
+    module(tmp_path, services=[service("b1", "b2", "b3", weights={"b1": 2})])
+    assert requests(400) == {"b1": 200, "b2": 100, "b3": 100}
+    result = module(tmp_path, services=[service("b1", "b2")])
+    assert "  10.0.1.4 weight 1" not in result["services"]
+    assert requests() == {"b1": 150, "b2": 150}
+
+
+def test_check_mode_reports_and_changes_nothing(lab, tmp_path):
+    module(tmp_path, services=[service("b1", "b2")])
+    result = module(tmp_path, check=True, services=[service("b3")])
+    assert result["changed"] and "10.0.1.4" in result["diff"]["after"]
+    assert requests(100) == {"b1": 50, "b2": 50}
+
+
+def test_published_port_to_target_port(lab, tmp_path):
+    module(tmp_path, services=[service("b2", "b3", port=80, target_port=8000, fwmark=258)])
+    assert requests(100, port=80) == {"b2": 50, "b3": 50}
+
+
+def test_ipvs_requested_without_ipvs_is_a_clear_error(lab, tmp_path):
+    result = module(tmp_path, backend="ipvs", services=[service("b1")])
+    assert result["failed"] and "this kernel has no IPVS" in result["msg"]
+
+
+def test_bad_service_names_key_and_value(lab, tmp_path):
+    result = module(tmp_path, services=[service("b1", scheduler="wlc")])
+    assert result["msg"] == "netns cli: services[0].scheduler='wlc': the nftables backend supports rr, random"
+
+
+def test_absent_removes_the_table(lab, tmp_path):
+    module(tmp_path, services=[service("b1")])
+    assert module(tmp_path, state="absent")["changed"]
+    listing = subprocess.run(["ip", "netns", "exec", "cli", "nft", "list", "tables"],
+                             capture_output=True, text=True, check=True).stdout
+    assert "swarmnet_lb" not in listing
+    assert module(tmp_path, state="absent")["changed"] is False

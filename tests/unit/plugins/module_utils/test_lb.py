@@ -1,0 +1,50 @@
+"""The load balancer's pure model: validation and weighted numgen slots."""
+
+import pytest
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import lb, lb_nftables
+
+
+def svc(**extra):
+    return dict({"fwmark": 257, "vip": "10.0.1.100", "backends": [{"address": "10.0.1.2"}]}, **extra)
+
+
+@pytest.mark.parametrize("services,backend,message", [
+    ([svc(fwmark=0)], "nftables", "services[0].fwmark=0: must be an integer from 1 to 4294967295"),
+    ([svc(), svc(vip="10.0.1.101")], "nftables", "services[1].fwmark=257: used by another service"),
+    ([svc(vip="10.0.1.300")], "nftables", "services[0].vip='10.0.1.300': not an IPv4 address"),
+    ([svc(target_port=80)], "nftables", "services[0].target_port=80: needs a port"),
+    ([svc(port=70000)], "nftables", "services[0].port=70000: not a port (1-65535)"),
+    ([svc(scheduler="wlc")], "nftables", "services[0].scheduler='wlc': the nftables backend supports rr, random"),
+    ([svc(backends=[{"address": "10.0.1.2"}, {"address": "10.0.1.2"}])], "ipvs",
+     "services[0].backends: an address is listed twice"),
+    ([svc(backends=[{"address": "10.0.1.2", "weight": -1}])], "ipvs",
+     "services[0].backends[0].weight=-1: must be an integer from 0 to 65535"),
+    ([svc(), svc(fwmark=258)], "ipvs", "services[1].vip='10.0.1.100': the same VIP and port are marked"),
+])
+def test_bad_services_name_key_and_value(services, backend, message):
+    with pytest.raises(lb.LbError) as exc:
+        lb.normalise(services, backend)
+    assert str(exc.value).startswith(message)
+
+
+def test_ipvs_takes_its_own_schedulers():
+    assert lb.normalise([svc(scheduler="wlc")], "ipvs")[0]["scheduler"] == "wlc"
+
+
+def test_weights_become_consecutive_slots_and_zero_takes_none():
+    norm = lb.normalise([svc(backends=[{"address": "10.0.1.4", "weight": 1}, {"address": "10.0.1.2", "weight": 3},
+                                       {"address": "10.0.1.3", "weight": 0}])], "nftables")[0]
+    assert lb_nftables._weighted_map(norm) == (4, [("0-2", "10.0.1.2"), ("3", "10.0.1.4")])
+
+
+def test_target_port_is_part_of_the_dnat_target():
+    norm = lb.normalise([svc(port=80, target_port=8000)], "nftables")
+    text = lb_nftables.render("t", norm)
+    assert "meta l4proto tcp dnat to numgen inc mod 1 map { 0 : 10.0.1.2 . 8000 }" in text
+    assert "10.0.1.100 . tcp . 80 : 0x101" in text
+
+
+def test_marking_only_when_ipvs_balances():
+    text = lb_nftables.render("t", lb.normalise([svc()], "ipvs"), balance=False)
+    assert "numgen" not in text and "vmap" not in text and "10.0.1.100 : 0x101" in text
