@@ -74,3 +74,12 @@ def render(table, services, balance=True):
     lines += ["  }", "}"]
     # nft 1.0.6 needs a newline before the closing brace after a map (LAB-NOTES).
     return "\n".join(lines) + "\n"
+
+
+def owned_marks(objects):
+    """Marks the live table (canonical JSON objects, or None) assigns: the services it owns."""
+    marks = set()
+    for item in objects or []:
+        if "map" in item and item["map"].get("map") == "mark":
+            marks.update(value for _key, value in item["map"].get("elem", []))
+    return marks

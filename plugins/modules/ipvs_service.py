@@ -159,7 +159,9 @@ def reconcile(module, changes):
     services = lb.normalise(p["services"] if p["state"] == "present" else [], backend)
     family, table = lb_nftables.FAMILY, p["table"]
     if backend == "ipvs":
-        have = lb_ipvs.current()
+        # Only services this module marked are its own: others (Docker's, kube-proxy's) stay.
+        owned = lb_nftables.owned_marks(nftables.current(family, table)) | {s["fwmark"] for s in services}
+        have = {mark: svc for mark, svc in lb_ipvs.current().items() if mark in owned}
         _nft_table(table, services, False, changes)
         lb_ipvs.apply(services, have, changes)
         for name, value in sorted(lb_ipvs.sysctl_changes().items()):

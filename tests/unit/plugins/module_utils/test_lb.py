@@ -48,3 +48,12 @@ def test_target_port_is_part_of_the_dnat_target():
 def test_marking_only_when_ipvs_balances():
     text = lb_nftables.render("t", lb.normalise([svc()], "ipvs"), balance=False)
     assert "numgen" not in text and "vmap" not in text and "10.0.1.100 : 0x101" in text
+
+
+def test_owned_marks_come_from_the_tables_maps():
+    listed = [{"map": {"name": "vip_marks", "map": "mark", "elem": [["10.0.1.100", 257]]}},
+              {"map": {"name": "vip_port_marks", "map": "mark",
+                       "elem": [[{"concat": ["10.0.1.101", "tcp", 80]}, 258]]}},
+              {"chain": {"name": "svc_101"}}]
+    assert lb_nftables.owned_marks(listed) == {257, 258}
+    assert lb_nftables.owned_marks(None) == set()
