@@ -62,8 +62,7 @@ def ensure_present(sandbox, endpoints, changes):
         changes("create sandbox namespace %s" % sandbox, _create_sandbox, sandbox)
         if changes.check_mode:
             for ep in sorted(endpoints, key=lambda e: e["network"]):
-                changes.predict("attach %s to network %s as %s %s"
-                                % (sandbox, ep["network"], ep["ifname"], ep["address"]))
+                changes.predict(_attach_text(sandbox, ep))
             return
     observed = observe(sandbox)
     wanted = {ep["network"]: ep for ep in endpoints}
@@ -78,6 +77,11 @@ def ensure_present(sandbox, endpoints, changes):
         _free_names(ipr, sandbox, observed["endpoints"], wanted, changes)
         for network, ep in sorted(wanted.items()):
             _ensure_endpoint(ipr, sandbox, ep, observed["endpoints"].get(network), changes)
+
+
+def _attach_text(sandbox, ep):
+    """One description for the prediction (check mode) and the real change."""
+    return "attach %s to network %s as %s %s" % (sandbox, ep["network"], ep["ifname"], ep["address"])
 
 
 def _free_names(ipr, sandbox, have, wanted, changes):
@@ -117,8 +121,7 @@ def _ensure_endpoint(ipr, sandbox, ep, have, changes):
             changes("delete orphan %s in %s" % (host_end, net_ns), links.delete, nipr, peer["index"])
             peer = None
         if have is None:
-            changes("attach %s to network %s as %s %s" % (sandbox, ep["network"], ep["ifname"], ep["address"]),
-                    _create_endpoint, nipr, ipr, sandbox, ep, host_end)
+            changes(_attach_text(sandbox, ep), _create_endpoint, nipr, ipr, sandbox, ep, host_end)
             return
         _repair_sandbox_end(ipr, sandbox, ep, have, changes)
         if bridge is not None and peer.get("master") != bridge["index"]:

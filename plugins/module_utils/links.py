@@ -25,7 +25,6 @@ def describe(msg):
         "alias": msg.get("IFLA_IFALIAS"),
         "master": msg.get("IFLA_MASTER"),
         "up": bool(msg["flags"] & 1),
-        "peer_index": msg.get("IFLA_LINK"),
     }
     if kind == "vxlan" and data is not None:
         link["vxlan"] = {
