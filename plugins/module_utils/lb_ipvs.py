@@ -35,19 +35,23 @@ def available():
     return True
 
 
-def current():
+def connect():
+    """One IPVS socket for a whole reconcile."""
+    return IPVS()
+
+
+def current(ipvs):
     """{fwmark: {"scheduler", "backends": {address: weight}}} of fwmark services."""
     found = {}
-    with IPVS() as ipvs:
-        for msg in ipvs.service("dump"):
-            svc = IPVSService.from_message(msg)
-            if not svc.get("fwmark"):
-                continue
-            dests = {}
-            for dmsg in ipvs.dest("dump", service=svc):
-                dest = IPVSDest.from_message(dmsg)
-                dests[dest["addr"]] = dest["weight"]
-            found[svc["fwmark"]] = {"scheduler": svc.get("sched_name"), "backends": dests}
+    for msg in ipvs.service("dump"):
+        svc = IPVSService.from_message(msg)
+        if not svc.get("fwmark"):
+            continue
+        dests = {}
+        for dmsg in ipvs.dest("dump", service=svc):
+            dest = IPVSDest.from_message(dmsg)
+            dests[dest["addr"]] = dest["weight"]
+        found[svc["fwmark"]] = {"scheduler": svc.get("sched_name"), "backends": dests}
     return found
 
 
@@ -55,36 +59,31 @@ def _service(fwmark, scheduler="rr"):
     return IPVSService(fwmark=fwmark, sched_name=scheduler, af=2)
 
 
-def apply(services, have, changes):
+def apply(ipvs, services, have, changes):
     """Reconcile fwmark services and their backends with `services` (normalised)."""
     want = {s["fwmark"]: s for s in services}
     for fwmark in sorted(set(have) - set(want)):
-        changes("delete IPVS service fwmark %#x" % fwmark, _run, "service", "del", _service(fwmark))
+        changes("delete IPVS service fwmark %#x" % fwmark, ipvs.service, "del", _service(fwmark))
     for fwmark, svc in sorted(want.items()):
         old = have.get(fwmark)
         if old is None:
             changes("add IPVS service fwmark %#x (%s)" % (fwmark, svc["scheduler"]),
-                    _run, "service", "add", _service(fwmark, svc["scheduler"]))
+                    ipvs.service, "add", _service(fwmark, svc["scheduler"]))
             old = {"scheduler": svc["scheduler"], "backends": {}}
         elif old["scheduler"] != svc["scheduler"]:
             changes("set IPVS service fwmark %#x scheduler %s (was %s)" % (fwmark, svc["scheduler"], old["scheduler"]),
-                    _run, "service", "set", _service(fwmark, svc["scheduler"]))
+                    ipvs.service, "set", _service(fwmark, svc["scheduler"]))
         wanted = {d["address"]: d["weight"] for d in svc["backends"]}
         for address in sorted(set(old["backends"]) - set(wanted)):
             changes("delete backend %s of fwmark %#x" % (address, fwmark),
-                    _run, "dest", "del", _service(fwmark), IPVSDest(addr=address, port=0))
+                    ipvs.dest, "del", _service(fwmark), IPVSDest(addr=address, port=0))
         for address, weight in sorted(wanted.items()):
             if address not in old["backends"]:
-                changes("add backend %s weight %d to fwmark %#x" % (address, weight, fwmark), _run, "dest", "add",
+                changes("add backend %s weight %d to fwmark %#x" % (address, weight, fwmark), ipvs.dest, "add",
                         _service(fwmark), IPVSDest(addr=address, port=0, weight=weight, fwd_method=FWD_MASQ))
             elif old["backends"][address] != weight:
-                changes("set backend %s weight %d in fwmark %#x" % (address, weight, fwmark), _run, "dest", "set",
+                changes("set backend %s weight %d in fwmark %#x" % (address, weight, fwmark), ipvs.dest, "set",
                         _service(fwmark), IPVSDest(addr=address, port=0, weight=weight, fwd_method=FWD_MASQ))
-
-
-def _run(kind, command, *args):
-    with IPVS() as ipvs:
-        getattr(ipvs, kind)(command, *args)
 
 
 def sysctl_changes():

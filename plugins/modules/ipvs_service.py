@@ -126,12 +126,12 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import 
 
 
 def _choose(requested):
+    if requested == "nftables":
+        return requested
     has_ipvs = lb_ipvs.available()
     if requested == "ipvs" and not has_ipvs:
         raise lb.LbError("backend=ipvs: this kernel has no IPVS (load ip_vs, or use backend=auto or nftables)")
-    if requested == "auto":
-        return "ipvs" if has_ipvs else "nftables"
-    return requested
+    return "ipvs" if has_ipvs else "nftables"
 
 
 def _nft_table(table, services, balance, changes):
@@ -161,9 +161,10 @@ def reconcile(module, changes):
     if backend == "ipvs":
         # Only services this module marked are its own: others (Docker's, kube-proxy's) stay.
         owned = lb_nftables.owned_marks(nftables.current(family, table)) | {s["fwmark"] for s in services}
-        have = {mark: svc for mark, svc in lb_ipvs.current().items() if mark in owned}
-        _nft_table(table, services, False, changes)
-        lb_ipvs.apply(services, have, changes)
+        with lb_ipvs.connect() as ipvs:
+            have = {mark: svc for mark, svc in lb_ipvs.current(ipvs).items() if mark in owned}
+            _nft_table(table, services, False, changes)
+            lb_ipvs.apply(ipvs, services, have, changes)
         for name, value in sorted(lb_ipvs.sysctl_changes().items()):
             changes("sysctl net.ipv4.vs.%s=%s" % (name, value), lb_ipvs.set_sysctl, name, value)
         wanted = {s["fwmark"]: {"scheduler": s["scheduler"],

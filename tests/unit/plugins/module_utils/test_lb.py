@@ -57,3 +57,37 @@ def test_owned_marks_come_from_the_tables_maps():
               {"chain": {"name": "svc_101"}}]
     assert lb_nftables.owned_marks(listed) == {257, 258}
     assert lb_nftables.owned_marks(None) == set()
+
+
+class RecordingIPVS:
+    """Stands in for the IPVS socket (this kernel has none): records the requests made."""
+
+    def __init__(self):
+        self.calls = []
+
+    def service(self, command, service):
+        self.calls.append(("service", command, service["fwmark"], service["sched_name"]))
+
+    def dest(self, command, service, dest):
+        self.calls.append(("dest", command, service["fwmark"], dest["addr"], dest.get("weight"),
+                           dest.get("fwd_method")))
+
+
+def test_ipvs_reconcile_adds_changes_and_removes_with_nat():
+    from ansible_collections.swarmnet.overlay.plugins.module_utils import lb_ipvs
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+    have = {257: {"scheduler": "wlc", "backends": {"10.0.1.2": 1, "10.0.1.9": 1}},
+            300: {"scheduler": "rr", "backends": {}}}
+    want = lb.normalise([svc(backends=[{"address": "10.0.1.2", "weight": 3}, {"address": "10.0.1.3"}]),
+                         svc(fwmark=258, vip="10.0.1.101")], "ipvs")
+    ipvs, changes = RecordingIPVS(), Changes(False)
+    lb_ipvs.apply(ipvs, want, have, changes)
+    assert ipvs.calls == [
+        ("service", "del", 300, "rr"),
+        ("service", "set", 257, "rr"),
+        ("dest", "del", 257, "10.0.1.9", 1, 3),
+        ("dest", "set", 257, "10.0.1.2", 3, lb_ipvs.FWD_MASQ),
+        ("dest", "add", 257, "10.0.1.3", 1, lb_ipvs.FWD_MASQ),
+        ("service", "add", 258, "rr"),
+        ("dest", "add", 258, "10.0.1.2", 1, lb_ipvs.FWD_MASQ)]
+    assert len(changes.done) == 7
