@@ -23,6 +23,10 @@ MAX_VNI = (1 << 24) - 1
 DEFAULT_DATA_PORT = 4789
 CONTROL_PORT = 7946
 VXLAN_OVERHEAD = 50
+# The routing mesh and egress (Docker's ingress_sbox and docker_gwbridge).
+INGRESS_SBOX = "swarmnet_ingress_sbox"
+GWBRIDGE = "swarmnet_gwbr"
+GWBRIDGE_NETWORK = "gwbridge"             # how a sandbox's gateway-bridge endpoint is named
 
 
 def network_netns(network):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import naming
+from ansible_collections.swarmnet.overlay.plugins.module_utils import naming, service_plan
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -29,6 +29,8 @@ DEFAULT_POOL = ipaddress.IPv4Network("10.0.0.0/8")
 DEFAULT_POOL_PREFIX = 24
 DEFAULT_INGRESS_SUBNET = "10.255.0.0/16"
 DEFAULT_UNDERLAY_MTU = 1500
+DEFAULT_GWBRIDGE_SUBNET = "172.18.0.0/16"
+RESERVED_PREFIX = "swarmnet"      # sandbox names: the collection's own namespaces start so
 
 
 class PlanError(Exception):
@@ -99,6 +101,9 @@ def _validate_networks(networks, source, errors):
             continue
         if name in good:
             errors.add(source, key + ".name", name, "network declared twice")
+            continue
+        if name == naming.GWBRIDGE_NETWORK:
+            errors.add(source, key + ".name", name, "reserved for the gateway bridge")
             continue
         state = net.get("state", "present")
         if state not in ("present", "absent"):
@@ -236,7 +241,7 @@ def _validate_hosts(hosts, nets, reported, errors):
 
     seen_addr = {}
     attachments = []   # (host, sandbox, network, explicit ip or None, key)
-    sandboxes = {}     # host -> [sandbox name]
+    sandboxes = {}     # host -> {sandbox name: {egress, task, service}}
     for host in sorted(hosts):
         hv = hosts[host] or {}
         addr = hv.get("advertise_addr")
@@ -256,7 +261,7 @@ def _validate_hosts(hosts, nets, reported, errors):
         mtu = hv.get("underlay_mtu")
         if mtu is not None and (_int_or_none(mtu) is None or _int_or_none(mtu) < 1330):
             errors.add(host, "swarmnet_underlay_mtu", mtu, "must be an integer >= 1330")
-        names = []
+        names = {}
         for i, sb in enumerate(hv.get("sandboxes") or []):
             key = "swarmnet_sandboxes[%d]" % i
             if not isinstance(sb, dict):
@@ -264,16 +269,16 @@ def _validate_hosts(hosts, nets, reported, errors):
                 continue
             name = sb.get("name")
             if not isinstance(name, str) or not SANDBOX_RE.match(name) \
-                    or name.startswith(naming.NETNS_PREFIX):
+                    or name.startswith(RESERVED_PREFIX):
                 errors.add(host, key + ".name", name, "must match %s and not start with %r"
-                           % (SANDBOX_RE.pattern, naming.NETNS_PREFIX))
+                           % (SANDBOX_RE.pattern, RESERVED_PREFIX))
                 continue
             if name in names:
                 errors.add(host, key + ".name", name, "sandbox declared twice on this host")
                 continue
             if sb.get("state", "present") == "absent":
                 continue
-            names.append(name)
+            names[name] = {"egress": bool(sb.get("egress", False)), "task": None, "service": None}
             joined = set()
             for j, att in enumerate(sb.get("networks") or []):
                 akey = "%s.networks[%d]" % (key, j)
@@ -297,7 +302,7 @@ def _validate_hosts(hosts, nets, reported, errors):
     return attachments, sandboxes
 
 
-def _allocate_ips(attachments, nets, reported, errors):
+def _allocate_ips(attachments, nets, live, errors):
     """Explicit IPs first, then IPs hosts report for live endpoints, then lowest free."""
     used = {}       # (network, ip) -> (host, sandbox)
     result = {}     # (host, sandbox, network) -> IPv4Address
@@ -319,10 +324,6 @@ def _allocate_ips(attachments, nets, reported, errors):
             used[(net, addr)] = (host, sandbox)
             result[(host, sandbox, net)] = addr
 
-    live = {}
-    for host in sorted(reported):
-        for ep in (reported[host] or {}).get("endpoints") or []:
-            live[(host, ep.get("sandbox"), ep.get("network"))] = ep.get("ip")
     pending = [a for a in attachments if a[3] is None]
     for host, sandbox, net, _ip, _key in pending:
         addr = _address_or_none(live.get((host, sandbox, net)))
@@ -350,15 +351,70 @@ def _allocate_ips(attachments, nets, reported, errors):
 def _network_mtu(net, member_hosts, hosts, reported):
     if net["mtu"] is not None:
         return net["mtu"]
-    underlay = []
-    for host in member_hosts:
-        value = (hosts.get(host) or {}).get("underlay_mtu") or \
-            (reported.get(host) or {}).get("underlay_mtu") or DEFAULT_UNDERLAY_MTU
-        underlay.append(int(value))
+    underlay = [_underlay_mtu(host, hosts, reported) for host in member_hosts]
     return min(underlay or [DEFAULT_UNDERLAY_MTU]) - naming.VXLAN_OVERHEAD
 
 
-def build(networks, hosts, reported=None, source=None):
+def _add_task_sandboxes(services, sandboxes, ingress, errors):
+    """Tasks' sandboxes join the hosts' own; returns their attachments."""
+    attachments = []
+    for host, wanted in sorted(service_plan.sandboxes(services, ingress).items()):
+        for sb in wanted:
+            key = "swarmnet_services[%d]" % sb["index"]
+            if sb["name"] in sandboxes.setdefault(host, {}):
+                errors.add(host, key + ".tasks", sb["name"],
+                           "a sandbox of this name is also declared in swarmnet_sandboxes")
+                continue
+            sandboxes[host][sb["name"]] = {"egress": sb["egress"], "task": sb["task"], "service": sb["service"]}
+            attachments += [(host, sb["name"], net, None, key + ".networks") for net in sb["networks"]]
+    return attachments
+
+
+def _gwbridge_subnet(text, nets, source, errors):
+    subnet = _network_or_none(text)
+    if subnet is None or subnet.num_addresses < 8:
+        errors.add(source, "swarmnet_gwbridge_subnet", text, "not a valid IPv4 CIDR with room for tasks")
+        return None
+    for net in nets.values():
+        if net["subnet"] is not None and net["state"] == "present" and net["subnet"].overlaps(subnet):
+            errors.add(source, "swarmnet_gwbridge_subnet", text,
+                       "overlaps subnet %s of network %r" % (net["subnet"], net["name"]))
+            return None
+    return subnet
+
+
+def _allocate_gwbridge(sandboxes, subnet, reported, errors):
+    """{(host, sandbox): address} on each host's gateway bridge (host-local, like docker_gwbridge)."""
+    result = {}
+    for host in sorted(sandboxes):
+        wanted = sorted(n for n, sb in sandboxes[host].items() if sb["egress"])
+        used = {subnet.network_address + 1}
+        if naming.INGRESS_SBOX in wanted:
+            result[(host, naming.INGRESS_SBOX)] = subnet.network_address + 2
+        used.add(subnet.network_address + 2)     # kept for the ingress sandbox on every host
+        for ep in (reported.get(host) or {}).get("endpoints") or []:
+            addr = _address_or_none(ep.get("ip"))
+            if ep.get("network") == naming.GWBRIDGE_NETWORK and ep.get("sandbox") in wanted \
+                    and (host, ep["sandbox"]) not in result and _is_host_address(addr, subnet) \
+                    and addr not in used:
+                result[(host, ep["sandbox"])] = addr
+                used.add(addr)
+        candidate = subnet.network_address + 3
+        for name in wanted:
+            if (host, name) in result:
+                continue
+            while candidate in used:
+                candidate += 1
+            if candidate >= subnet.broadcast_address:
+                errors.add(host, "swarmnet_gwbridge_subnet", str(subnet), "no free address left for %s" % name)
+                break
+            result[(host, name)] = candidate
+            used.add(candidate)
+    return result
+
+
+def build(networks, hosts, reported=None, source=None, services=None, groups=None,
+          gwbridge_subnet=DEFAULT_GWBRIDGE_SUBNET):
     """Return {'hosts': {host: desired state}} or raise PlanError listing every problem."""
     reported = reported or {}
     hosts = hosts or {}
@@ -368,11 +424,22 @@ def build(networks, hosts, reported=None, source=None):
     nets = _validate_networks(networks, source, errors)
     _check_overlaps(nets, source, errors)
     _allocate_vnis(nets, reported, source, errors)
+    ingress = next((n for n, v in nets.items() if v["ingress"] and v["state"] == "present"), None)
+    svcs = service_plan.validate(services or [], nets, ingress, set(hosts), groups or {}, source, errors)
     attachments, sandboxes = _validate_hosts(hosts, nets, reported, errors)
+    attachments += _add_task_sandboxes(svcs, sandboxes, ingress, errors)
+    if ingress is not None and service_plan.ingress_ports(svcs):
+        for host in hosts:      # the routing mesh: an ingress sandbox on every host
+            sandboxes.setdefault(host, {})[naming.INGRESS_SBOX] = {"egress": True, "task": None, "service": None}
+            attachments.append((host, naming.INGRESS_SBOX, ingress, None, "swarmnet_ingress"))
     if errors:
         raise PlanError(errors)
     _allocate_subnets(nets, reported, source, errors)
-    ips = _allocate_ips(attachments, nets, reported, errors)
+    gw_subnet = _gwbridge_subnet(gwbridge_subnet, nets, source, errors)
+    live = _live_endpoints(reported)
+    live.update(service_plan.reported_vips(reported, source))
+    ips = _allocate_ips(attachments + service_plan.vip_attachments(svcs, source), nets, live, errors)
+    gw_ips = _allocate_gwbridge(sandboxes, gw_subnet, reported, errors) if gw_subnet else {}
     if errors:
         raise PlanError(errors)
 
@@ -381,6 +448,8 @@ def build(networks, hosts, reported=None, source=None):
     for host, _sandbox, net, _ip, _key in attachments:
         members[net].add(host)
     mtus = {n: _network_mtu(v, sorted(members[n]), hosts, reported) for n, v in present.items()}
+    fwmarks = service_plan.allocate_fwmarks(svcs, reported)
+    registered = service_plan.registry(svcs, ips, fwmarks, source)
 
     endpoints = []
     for host, sandbox, net, _ip, _key in attachments:
@@ -397,14 +466,27 @@ def build(networks, hosts, reported=None, source=None):
             "networks": [_network_view(present[n], mtus[n], addr) for n in my_nets],
             "sandboxes": [],
             "peers": {},
+            "lb": [],
+            "tasks": [],
         }
-        for sandbox in sorted(sandboxes[host]):
+        gw_local = {sb: str(ip) for (h, sb), ip in gw_ips.items() if h == host}
+        for sandbox in sorted(sandboxes.get(host, {})):
             mine = [e for e in endpoints if e["host"] == host and e["sandbox"] == sandbox]
-            desired["sandboxes"].append({
-                "name": sandbox,
-                "endpoints": [_endpoint_view(e, present[e["network"]], mtus[e["network"]], i)
-                              for i, e in enumerate(mine)],
-            })
+            views = [_endpoint_view(e, present[e["network"]], mtus[e["network"]], i) for i, e in enumerate(mine)]
+            if sandbox in gw_local:
+                views.append(_gwbridge_view(gw_local[sandbox], gw_subnet, len(views),
+                                            _underlay_mtu(host, hosts, reported)))
+            desired["sandboxes"].append({"name": sandbox, "endpoints": views})
+            info = sandboxes[host][sandbox]
+            if info["task"] is not None:
+                task = next(t for s in svcs if s["name"] == info["service"] for t in s["tasks"]
+                            if t["name"] == info["task"] and t["host"] == host)
+                if task["command"] is not None:
+                    desired["tasks"].append({"name": task["name"], "service": info["service"],
+                                             "sandbox": sandbox, "command": task["command"]})
+            desired["lb"].append({"sandbox": sandbox, "services": service_plan.balancing(
+                registered, {e["network"] for e in mine},
+                gw_local.get(sandbox) if sandbox == naming.INGRESS_SBOX else None, ingress)})
         for net in my_nets:
             desired["peers"][net] = sorted(
                 ({"ip": e["ip"], "mac": e["mac"],
@@ -417,14 +499,51 @@ def build(networks, hosts, reported=None, source=None):
             "tcp_ports": [naming.CONTROL_PORT],
             "udp_ports": sorted({naming.CONTROL_PORT} | {present[n]["data_port"] for n in present}),
         }
-        live = reported.get(host) or {}
+        desired["gwbridge"] = None if not gw_local else {
+            "name": naming.GWBRIDGE, "address": "%s/%d" % (gw_subnet.network_address + 1, gw_subnet.prefixlen)}
+        desired["mesh"] = {
+            "ingress": [dict(p, address=gw_local[naming.INGRESS_SBOX])
+                        for p in service_plan.ingress_ports(svcs)] if naming.INGRESS_SBOX in gw_local else [],
+            "host": service_plan.host_ports(registered, host, gw_local),
+            "egress_subnet": str(gw_subnet) if gw_local else None,
+        }
+        desired["services"] = registered
+        live_host = reported.get(host) or {}
         desired["absent_networks"] = sorted(
-            {n.get("name") for n in live.get("networks") or []} - set(my_nets) - {None})
+            {n.get("name") for n in live_host.get("networks") or []} - set(my_nets) - {None})
         desired["absent_sandboxes"] = sorted(
-            {e.get("sandbox") for e in live.get("endpoints") or []}
-            - set(sandboxes[host]) - {None})
+            {e.get("sandbox") for e in live_host.get("endpoints") or []}
+            - set(sandboxes.get(host, {})) - {None})
+        desired["absent_tasks"] = sorted(
+            set(live_host.get("tasks") or []) - {t["name"] for t in desired["tasks"]})
         result[host] = desired
     return {"hosts": result}
+
+
+def _live_endpoints(reported):
+    live = {}
+    for host in sorted(reported):
+        for ep in (reported[host] or {}).get("endpoints") or []:
+            live[(host, ep.get("sandbox"), ep.get("network"))] = ep.get("ip")
+    return live
+
+
+def _underlay_mtu(host, hosts, reported):
+    return int((hosts.get(host) or {}).get("underlay_mtu") or
+               (reported.get(host) or {}).get("underlay_mtu") or DEFAULT_UNDERLAY_MTU)
+
+
+def _gwbridge_view(address, subnet, index, mtu):
+    return {
+        "network": naming.GWBRIDGE_NETWORK,
+        "netns": None,
+        "bridge": naming.GWBRIDGE,
+        "ifname": "eth%d" % index,
+        "address": "%s/%d" % (address, subnet.prefixlen),
+        "mac": naming.endpoint_mac(address),
+        "mtu": mtu,
+        "gateway": str(subnet.network_address + 1),
+    }
 
 
 def _network_view(net, mtu, local):

@@ -1,0 +1,166 @@
+"""Services in the plan: placement, VIPs, fwmarks, balancing, and refused input."""
+
+import ipaddress
+
+import pytest
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import plan, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import PlanError
+
+NETS = [
+    {"name": "ingress", "ingress": True, "subnet": "10.255.0.0/16"},
+    {"name": "front", "subnet": "10.10.1.0/24"},
+    {"name": "back", "subnet": "10.10.2.0/24", "data_port": 4790},
+]
+HOSTS = {h: {"advertise_addr": "198.18.0.%d" % (11 + i), "sandboxes": []}
+         for i, h in enumerate(("h1", "h2", "h3"))}
+WEB = {"name": "web", "networks": ["front"], "replicas": 3, "command": ["srv", "80"],
+       "ports": [{"published": 8080, "target": 80}]}
+DB = {"name": "db", "networks": ["back"], "endpoint_mode": "dnsrr", "replicas": 2,
+      "command": "srv 5432", "ports": [{"published": 5432, "mode": "host"}]}
+
+
+def build(services, reported=None, groups=None):
+    return plan.build(NETS, HOSTS, reported, "h1", services=services, groups=groups)["hosts"]
+
+
+def errors_of(services, groups=None):
+    with pytest.raises(PlanError) as exc:
+        build(services, groups=groups)
+    return exc.value.errors
+
+
+def test_replicas_spread_over_every_eligible_host_and_join_ingress_first():
+    result = build([WEB])
+    tasks = sorted((t["name"], h) for h, d in result.items() for t in d["tasks"])
+    assert sorted(h for _n, h in tasks) == ["h1", "h2", "h3"]
+    sb = next(s for h in result.values() for s in h["sandboxes"] if s["name"] == "web.1")
+    assert [(e["ifname"], e["network"]) for e in sb["endpoints"]] == [
+        ("eth0", "ingress"), ("eth1", "front"), ("eth2", "gwbridge")]
+    assert sb["endpoints"][2]["gateway"] == "172.18.0.1"
+
+
+def test_scaling_down_keeps_the_surviving_tasks_where_they_were():
+    where = {t["name"]: h for h, d in build([WEB]).items() for t in d["tasks"]}
+    one = {t["name"]: h for h, d in build([dict(WEB, replicas=1)]).items() for t in d["tasks"]}
+    assert one == {"web.1": where["web.1"]}
+
+
+def test_vip_balances_over_every_task_from_every_sandbox_on_the_network():
+    result = build([WEB])
+    registry = result["h1"]["services"][0]
+    vip = registry["vips"]["front"]
+    task_ips = sorted(t["addresses"]["front"] for t in registry["tasks"])
+    assert vip not in task_ips and ipaddress.IPv4Address(vip) in ipaddress.IPv4Network("10.10.1.0/24")
+    for host in result.values():
+        for lb in host["lb"]:
+            if lb["sandbox"].startswith("web."):
+                assert lb["services"] == [{"fwmark": 0x100, "vip": vip,
+                                           "backends": [{"address": a} for a in task_ips]}]
+
+
+def test_ingress_sandbox_on_every_host_balances_the_published_port():
+    result = build([WEB])
+    for host in result.values():
+        lb = next(x for x in host["lb"] if x["sandbox"] == "swarmnet_ingress_sbox")
+        (svc,) = lb["services"]
+        assert (svc["vip"], svc["port"], svc["target_port"], svc["masquerade"]) == ("172.18.0.2", 8080, 80, True)
+        assert len(svc["backends"]) == 3
+        assert host["mesh"]["ingress"] == [{"protocol": "tcp", "port": 8080, "address": "172.18.0.2"}]
+        assert host["mesh"]["egress_subnet"] == "172.18.0.0/16"
+
+
+def test_dnsrr_has_no_vip_and_host_ports_go_to_local_tasks_only():
+    result = build([DB])
+    (entry,) = result["h1"]["services"]
+    assert entry["vips"] == {} and entry["fwmarks"] == {}
+    hosts_with_task = {h for h, d in result.items() if d["tasks"]}
+    for name, host in result.items():
+        if name in hosts_with_task:
+            (port,) = host["mesh"]["host"]
+            assert port["port"] == 5432 and len(port["backends"]) == 1
+        else:
+            assert host["mesh"]["host"] == [] and host["gwbridge"] is None
+        assert all(lb["services"] == [] for lb in host["lb"])
+
+
+def test_vips_and_fwmarks_are_kept_while_the_service_lives():
+    first = build([WEB])["h1"]["services"][0]
+    reported = {"h2": {"services": [dict(first, vips={"front": "10.10.1.200"}, fwmarks={"vip/front": 0x123})]}}
+    other = {"name": "api", "networks": ["front"], "replicas": 1, "command": ["x"]}
+    again = {s["name"]: s for s in build([other, WEB], reported)["h1"]["services"]}
+    assert again["web"]["vips"] == {"front": "10.10.1.200"}
+    assert again["web"]["fwmarks"]["vip/front"] == 0x123
+    assert again["api"]["vips"]["front"] != "10.10.1.200"
+
+
+def test_explicit_tasks_name_existing_namespaces_and_run_nothing():
+    svc = {"name": "pg", "networks": ["back"], "tasks": [{"host": "h2", "netns": "podman-pg"}]}
+    result = build([svc])
+    assert result["h2"]["tasks"] == []
+    assert [s["name"] for s in result["h2"]["sandboxes"]] == ["podman-pg"]
+    assert result["h1"]["services"][0]["tasks"][0]["host"] == "h2"
+
+
+def test_removed_tasks_are_listed_for_the_host_that_runs_them():
+    running = {h: [t["name"] for t in d["tasks"]] for h, d in build([WEB]).items()}
+    reported = {h: {"tasks": names + ["old.1"]} for h, names in running.items()}
+    result = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, replicas=1)])["hosts"]
+    assert {h: d["absent_tasks"] for h, d in result.items()} == {
+        h: sorted(set(names + ["old.1"]) - {"web.1"}) for h, names in running.items()}
+
+
+def test_placement_by_group():
+    result = build([dict(WEB, replicas=2, placement=["edge"])], groups={"edge": ["h2", "h9"]})
+    assert sorted(t["name"] for t in result["h2"]["tasks"]) == ["web.1", "web.2"]
+
+
+@pytest.mark.parametrize("services, expected", [
+    ([WEB, dict(WEB)], "host h1: swarmnet_services[1].name='web': service declared twice"),
+    ([dict(WEB, networks=[{"network": "front", "vip": "10.10.9.9"}])],
+     "host h1: swarmnet_services[0].networks[0].vip='10.10.9.9': not a host address of network 'front'"),
+    ([WEB, dict(WEB, name="api")],
+     "host h1: swarmnet_services[1].ports[0].published=8080: tcp port 8080 is already published by service 'web'"),
+    ([dict(WEB, placement=["nowhere"])],
+     "host h1: swarmnet_services[0].placement[0]='nowhere': neither a cluster host nor a group"),
+    ([dict(WEB, placement=["empty"])], "host h1: swarmnet_services[0].placement=['empty']: no eligible host"),
+    ([dict(WEB, networks=["nope"])], "host h1: swarmnet_services[0].networks[0].network='nope': unknown network"),
+    ([dict(DB, ports=[{"published": 53, "mode": "ingress"}])],
+     "host h1: swarmnet_services[0].ports[0].mode='ingress': a dnsrr service cannot publish in ingress mode"),
+    ([dict(WEB, name="Web_1")], "host h1: swarmnet_services[0].name='Web_1': must be a DNS label"),
+    ([dict(WEB, ports=[{"published": 4790, "protocol": "udp"}])],
+     "host h1: swarmnet_services[0].ports[0].published=4790: udp port 4790 is used by the cluster itself"),
+    ([dict(WEB, ports=[{"published": 70000}])], "host h1: swarmnet_services[0].ports[0].published=70000"),
+    ([dict(WEB, command=None)], "host h1: swarmnet_services[0].command=None: replicas need a command"),
+    ([dict(WEB, tasks=[{"host": "h1", "netns": "x"}])], "host h1: swarmnet_services[0]='web': give either"),
+    ([{"name": "pg", "networks": ["back"], "tasks": [{"host": "h7", "netns": "x"}]}],
+     "host h1: swarmnet_services[0].tasks[0].host='h7': not a host of the cluster"),
+    ([dict(WEB, endpoint_mode="round")], "host h1: swarmnet_services[0].endpoint_mode='round'"),
+    ([dict(DB, egress=False)], "host h1: swarmnet_services[0].egress=False: host-mode ports"),
+])
+def test_bad_services_are_refused_with_host_key_value(services, expected):
+    errors = errors_of(services, groups={"empty": []})
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_task_sandbox_names_do_not_collide_with_declared_ones():
+    hosts = {h: dict(v) for h, v in HOSTS.items()}
+    hosts["h1"] = dict(hosts["h1"], sandboxes=[{"name": "pg", "networks": ["back"]}])
+    svc = {"name": "pg", "networks": ["back"], "tasks": [{"host": "h1", "netns": "pg"}]}
+    with pytest.raises(PlanError) as exc:
+        plan.build(NETS, hosts, None, "h1", services=[svc])
+    assert exc.value.errors == ["host h1: swarmnet_services[0].tasks='pg': "
+                                "a sandbox of this name is also declared in swarmnet_sandboxes"]
+
+
+def test_gwbridge_subnet_must_not_overlap_an_overlay():
+    with pytest.raises(PlanError) as exc:
+        plan.build(NETS, HOSTS, None, "h1", services=[WEB], gwbridge_subnet="10.10.0.0/16")
+    assert exc.value.errors[0].startswith(
+        "host h1: swarmnet_gwbridge_subnet='10.10.0.0/16': overlaps subnet 10.10.1.0/24 of network 'front'")
+
+
+def test_spread_is_deterministic_and_balanced():
+    spread = service_plan._spread("web", ["a", "b", "c"], 6)
+    assert spread == service_plan._spread("web", ["a", "b", "c"], 6)
+    assert sorted(h for _s, h in spread) == ["a", "a", "b", "b", "c", "c"]
