@@ -8,8 +8,8 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 from ansible_collections.swarmnet.overlay.plugins.module_utils import plan
 
-LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses")
-ARGS = frozenset(("networks", "hosts", "live_var", "live_results"))
+LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses", "tasks", "services")
+ARGS = frozenset(("networks", "services", "gwbridge_subnet", "hosts", "live_var", "live_results"))
 
 
 def _plain(value):
@@ -53,7 +53,10 @@ class ActionModule(ActionBase):
                 reported[outside["item"]] = _plain({k: outside.get(k) for k in LIVE_KEYS})
         source = task_vars.get("inventory_hostname")
         try:
-            planned = plan.build(_plain(args.get("networks") or []), _plain(hosts), reported, source)
+            planned = plan.build(_plain(args.get("networks") or []), _plain(hosts), reported, source,
+                                 services=_plain(args.get("services") or []),
+                                 groups=_plain(task_vars.get("groups") or {}),
+                                 gwbridge_subnet=args.get("gwbridge_subnet") or plan.DEFAULT_GWBRIDGE_SUBNET)
         except plan.PlanError as exc:
             return dict(result, failed=True, errors=exc.errors,
                         msg="swarmnet inventory refused, no host changed:\n- " + "\n- ".join(exc.errors))

@@ -4,16 +4,21 @@
 """A sandbox (a task's network namespace) and its endpoints: one veth per network.
 
 The sandbox end carries the endpoint's IP, MAC and MTU and an alias naming its
-network; the other end sits on the network's br0. A sandbox the collection
+network; the other end sits on the network's br0, or, for the gateway-bridge
+endpoint (egress, published ports), on a bridge in the host namespace with the
+sandbox's default route through it. A sandbox the collection
 created is marked by an alias on its `lo`, so `state: absent` removes only
 namespaces it made (never a Podman or LXC namespace it was pointed at).
 """
 
 from __future__ import annotations
 
+import socket
+
 from ansible_collections.swarmnet.overlay.plugins.module_utils import links, naming, netns
 
 OWNED_ALIAS = "swarmnet sandbox"
+MAIN_TABLE = 254
 
 
 class EndpointError(Exception):
@@ -104,15 +109,24 @@ def _create_sandbox(sandbox):
         ipr.link("set", index=index, ifalias=OWNED_ALIAS, state="up")
 
 
+def _other_side(ep):
+    """(namespace or None for the host's, bridge name) where the veth's other end goes."""
+    if ep.get("bridge"):
+        return None, ep["bridge"]
+    return ep["netns"], naming.BRIDGE
+
+
 def _ensure_endpoint(ipr, sandbox, ep, have, changes):
-    net_ns = ep["netns"]
-    if not netns.exists(net_ns):
+    net_ns, bridge_name = _other_side(ep)
+    if net_ns is not None and not netns.exists(net_ns):
         raise EndpointError("network %s is not on this host (namespace %s missing): "
                             "apply overlay_network first" % (ep["network"], net_ns))
     host_end = naming.veth_host_name(sandbox, ep["network"])
     with netns.rtnl(net_ns) as nipr:
         peer = links.by_name(nipr, host_end)
-        bridge = links.by_name(nipr, naming.BRIDGE)
+        bridge = links.by_name(nipr, bridge_name)
+        if bridge is None and net_ns is None:
+            raise EndpointError("bridge %s is not in the host namespace: apply gateway_bridge first" % bridge_name)
         if have is not None and peer is None:
             changes("delete %s in %s: its network end is gone" % (have["ifname"], sandbox),
                     links.delete, ipr, have["index"])
@@ -122,16 +136,51 @@ def _ensure_endpoint(ipr, sandbox, ep, have, changes):
             peer = None
         if have is None:
             changes(_attach_text(sandbox, ep), _create_endpoint, nipr, ipr, sandbox, ep, host_end)
-            return
-        _repair_sandbox_end(ipr, sandbox, ep, have, changes)
-        if bridge is not None and peer.get("master") != bridge["index"]:
-            changes("attach %s to %s in %s" % (host_end, naming.BRIDGE, net_ns),
-                    nipr.link, "set", index=peer["index"], master=bridge["index"])
-        if peer["mtu"] != ep["mtu"]:
-            changes("set %s mtu %d in %s" % (host_end, ep["mtu"], net_ns),
-                    nipr.link, "set", index=peer["index"], mtu=ep["mtu"])
-        if not peer["up"]:
-            changes("set %s up in %s" % (host_end, net_ns), nipr.link, "set", index=peer["index"], state="up")
+        else:
+            _repair_sandbox_end(ipr, sandbox, ep, have, changes)
+            _repair_bridge_end(nipr, ep, peer, bridge, changes)
+    if ep.get("gateway"):
+        _ensure_default_route(ipr, sandbox, ep, changes)
+
+
+def _repair_bridge_end(nipr, ep, peer, bridge, changes):
+    net_ns, bridge_name = _other_side(ep)
+    where = net_ns or "the host namespace"
+    if bridge is not None and peer.get("master") != bridge["index"]:
+        changes("attach %s to %s in %s" % (peer["ifname"], bridge_name, where),
+                nipr.link, "set", index=peer["index"], master=bridge["index"])
+    if peer["mtu"] != ep["mtu"]:
+        changes("set %s mtu %d in %s" % (peer["ifname"], ep["mtu"], where),
+                nipr.link, "set", index=peer["index"], mtu=ep["mtu"])
+    if not peer["up"]:
+        changes("set %s up in %s" % (peer["ifname"], where), nipr.link, "set", index=peer["index"], state="up")
+
+
+def _default_routes(ipr):
+    """[(gateway, oif)] of the sandbox's IPv4 default routes in the main table."""
+    found = []
+    for route in ipr.get_routes(family=socket.AF_INET, table=MAIN_TABLE):
+        if route["dst_len"] == 0 and route.get_attr("RTA_TABLE", MAIN_TABLE) == MAIN_TABLE:
+            found.append((route.get_attr("RTA_GATEWAY"), route.get_attr("RTA_OIF")))
+    return found
+
+
+def _ensure_default_route(ipr, sandbox, ep, changes):
+    index = ipr.link_lookup(ifname=ep["ifname"])
+    routes = _default_routes(ipr)
+    if index and (ep["gateway"], index[0]) in routes:
+        return
+    foreign = [gw for gw, oif in routes if not index or oif != index[0]]
+    if foreign:
+        raise EndpointError("sandbox already has a default route via %s that the collection did not make: "
+                            "set egress: false for it" % foreign[0])
+    changes("default route via %s on %s in %s" % (ep["gateway"], ep["ifname"], sandbox),
+            _replace_default_route, ipr, ep)
+
+
+def _replace_default_route(ipr, ep):
+    index = ipr.link_lookup(ifname=ep["ifname"])[0]
+    ipr.route("replace", dst="0.0.0.0/0", gateway=ep["gateway"], oif=index)
 
 
 def _create_endpoint(nipr, ipr, sandbox, ep, host_end):
@@ -140,7 +189,7 @@ def _create_endpoint(nipr, ipr, sandbox, ep, host_end):
     nipr.link("add", ifname=host_end, kind="veth", peer=temp)
     index = nipr.link_lookup(ifname=temp)[0]
     nipr.link("set", index=index, net_ns_fd=sandbox)
-    bridge = nipr.link_lookup(ifname=naming.BRIDGE)[0]
+    bridge = nipr.link_lookup(ifname=_other_side(ep)[1])[0]
     host_index = nipr.link_lookup(ifname=host_end)[0]
     nipr.link("set", index=host_index, master=bridge, mtu=ep["mtu"], state="up")
     inside = ipr.link_lookup(ifname=temp)[0]

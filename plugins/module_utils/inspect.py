@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: swarmnet developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the collection has made on this host, read from the kernel (no state file)."""
+"""What the collection has made on this host: read from the kernel, plus the tasks it
+supervises and the service registry (which the kernel cannot tell)."""
 
 from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import endpoint, links, naming, netns, peers
+from ansible_collections.swarmnet.overlay.plugins.module_utils import endpoint, links, naming, netns, peers, registry, task
 
 
 def _network(ns):
@@ -37,9 +38,10 @@ def _network(ns):
     return found
 
 
-def host_state(advertise_addr=None):
-    """Networks, endpoints and sandboxes the collection made, plus underlay facts."""
-    state = {"networks": [], "endpoints": [], "sandboxes": [], "underlay_mtu": None}
+def host_state(advertise_addr=None, state_dir=task.DEFAULT_STATE_DIR):
+    """Networks, endpoints, sandboxes, tasks and services of this host, plus underlay facts."""
+    state = {"networks": [], "endpoints": [], "sandboxes": [], "underlay_mtu": None,
+             "tasks": task.installed(state_dir), "services": registry.read(state_dir)}
     with netns.rtnl() as host:
         addresses = links.host_addresses(host)
         state["addresses"] = sorted(addresses)

@@ -19,6 +19,9 @@ FWD_MASQ = 0          # IP_VS_CONN_F_MASQ; pyroute2's default (3) is direct rout
 # The sysctls Docker sets in a load-balancing namespace: reuse ports of finished
 # connections, and drop connections to removed or quiesced backends at once.
 SYSCTLS = {"conn_reuse_mode": "0", "expire_nodest_conn": "1", "expire_quiescent_template": "1"}
+# Where services masquerade (the ingress sandbox), nftables must see IPVS connections.
+MASQUERADE_SYSCTLS = {"conntrack": "1"}
+VS_DIR = "/proc/sys/net/ipv4/vs"
 
 
 def available():
@@ -47,11 +50,12 @@ def current(ipvs):
         svc = IPVSService.from_message(msg)
         if not svc.get("fwmark"):
             continue
-        dests = {}
+        dests, ports = {}, {}
         for dmsg in ipvs.dest("dump", service=svc):
             dest = IPVSDest.from_message(dmsg)
             dests[dest["addr"]] = dest["weight"]
-        found[svc["fwmark"]] = {"scheduler": svc.get("sched_name"), "backends": dests}
+            ports[dest["addr"]] = dest.get("port") or 0
+        found[svc["fwmark"]] = {"scheduler": svc.get("sched_name"), "backends": dests, "ports": ports}
     return found
 
 
@@ -70,33 +74,46 @@ def apply(ipvs, services, have, changes):
             changes("add IPVS service fwmark %#x (%s)" % (fwmark, svc["scheduler"]),
                     ipvs.service, "add", _service(fwmark, svc["scheduler"]))
             old = {"scheduler": svc["scheduler"], "backends": {}}
-        elif old["scheduler"] != svc["scheduler"]:
+        else:
+            old = dict(old, backends=dict(old["backends"]))     # `have` stays the diff's "before"
+        if old["scheduler"] != svc["scheduler"]:
             changes("set IPVS service fwmark %#x scheduler %s (was %s)" % (fwmark, svc["scheduler"], old["scheduler"]),
                     ipvs.service, "set", _service(fwmark, svc["scheduler"]))
         wanted = {d["address"]: d["weight"] for d in svc["backends"]}
-        for address in sorted(set(old["backends"]) - set(wanted)):
+        port = svc["target_port"] or 0     # NAT rewrites the port only when one is given
+        old_ports = old.get("ports", {})
+        moved = {a for a in wanted if a in old["backends"] and old_ports.get(a, 0) != port}
+        for address in sorted(set(old["backends"]) - set(wanted) | moved):
             changes("delete backend %s of fwmark %#x" % (address, fwmark),
-                    ipvs.dest, "del", _service(fwmark), IPVSDest(addr=address, port=0))
+                    ipvs.dest, "del", _service(fwmark), IPVSDest(addr=address, port=old_ports.get(address, 0)))
+            old["backends"].pop(address)
         for address, weight in sorted(wanted.items()):
             if address not in old["backends"]:
                 changes("add backend %s weight %d to fwmark %#x" % (address, weight, fwmark), ipvs.dest, "add",
-                        _service(fwmark), IPVSDest(addr=address, port=0, weight=weight, fwd_method=FWD_MASQ))
+                        _service(fwmark), IPVSDest(addr=address, port=port, weight=weight, fwd_method=FWD_MASQ))
             elif old["backends"][address] != weight:
                 changes("set backend %s weight %d in fwmark %#x" % (address, weight, fwmark), ipvs.dest, "set",
-                        _service(fwmark), IPVSDest(addr=address, port=0, weight=weight, fwd_method=FWD_MASQ))
+                        _service(fwmark), IPVSDest(addr=address, port=port, weight=weight, fwd_method=FWD_MASQ))
 
 
-def sysctl_changes():
+def sysctl_changes(services):
     """The Docker sysctls not yet set in this namespace: {name: value}."""
-    todo = {}
-    for name, value in SYSCTLS.items():
-        path = "/proc/sys/net/ipv4/vs/" + name
-        with open(path) as f:
-            if f.read().strip() != value:
-                todo[name] = value
-    return todo
+    wanted = dict(SYSCTLS)
+    if any(s["masquerade"] for s in services):
+        wanted.update(MASQUERADE_SYSCTLS)
+    return {name: value for name, value in wanted.items()
+            if read_proc(os.path.join(VS_DIR, name)) != value}
+
+
+def read_proc(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def write_proc(path, value):
+    with open(path, "w") as f:
+        f.write(value)
 
 
 def set_sysctl(name, value):
-    with open(os.path.join("/proc/sys/net/ipv4/vs", name), "w") as f:
-        f.write(value)
+    write_proc(os.path.join(VS_DIR, name), value)

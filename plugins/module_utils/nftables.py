@@ -101,3 +101,23 @@ def replace(family, table, body):
 
 def delete(family, table):
     _nft(["delete", "table", family, table])
+
+
+def reconcile(family, table, body, check_mode):
+    """Make the table equal `body` (None: no table). Returns (changed, before, after) listings."""
+    before = text(family, table)
+    if body is None:
+        changed = bool(before)
+        if changed and not check_mode:
+            delete(family, table)
+    else:
+        changed = differs(family, table, body)
+        if changed and not check_mode:
+            replace(family, table, body)
+    if not check_mode:
+        after = text(family, table)
+    elif body is None:
+        after = ""
+    else:
+        after = canonical_text(family, table, body) if changed else before
+    return changed, before, after

@@ -102,23 +102,10 @@ def main():
     if not module.get_bin_path("nft"):
         module.fail_json(msg="nft is not installed on this host: run the swarmnet.overlay.prereqs role")
     family, table = firewall.FAMILY, p["table"]
+    body = None if p["state"] == "absent" else \
+        firewall.render(table, p["peers"], p["tcp_ports"], p["udp_ports"])
     try:
-        before = nftables.text(family, table)
-        if p["state"] == "absent":
-            changed = bool(before)
-            if changed and not module.check_mode:
-                nftables.delete(family, table)
-        else:
-            body = firewall.render(table, p["peers"], p["tcp_ports"], p["udp_ports"])
-            changed = nftables.differs(family, table, body)
-            if changed and not module.check_mode:
-                nftables.replace(family, table, body)
-        if not module.check_mode:
-            after = nftables.text(family, table)
-        elif p["state"] == "absent":
-            after = ""
-        else:
-            after = nftables.canonical_text(family, table, body) if changed else before
+        changed, before, after = nftables.reconcile(family, table, body, module.check_mode)
     except (nftables.NftError, OSError) as exc:
         module.fail_json(msg="table %s %s: %s" % (family, table, exc))
     module.exit_json(changed=changed, table="%s %s" % (family, table),

@@ -18,7 +18,8 @@ description:
   - Validates everything and fails listing every problem, each naming host, key and value,
     before any host is touched.
   - Allocates VNIs (ingress 4096, user networks from 4097), subnets, gateways, endpoint IPs and
-    MACs, keeping every allocation a host reports. Same input, same plan.
+    MACs, service VIPs and fwmarks, keeping every allocation a host reports. Same input, same plan.
+  - Inventory groups named in a service's C(placement) are read from C(groups).
 author: swarmnet developers (@swarmnet)
 options:
   networks:
@@ -28,6 +29,18 @@ options:
     type: list
     elements: dict
     required: true
+  services:
+    description:
+      - The cluster's services (C(swarmnet_services)); see the C(swarmnet.overlay.plan) role for their
+        keys. Tasks become sandboxes; VIPs, fwmarks, the ingress sandboxes, the gateway bridge, what
+        every sandbox balances and the routing mesh of every host are planned from them.
+    type: list
+    elements: dict
+    default: []
+  gwbridge_subnet:
+    description: Subnet of each host's gateway bridge (host-local, the same on every host).
+    type: str
+    default: 172.18.0.0/16
   hosts:
     description: Hosts of the cluster, including hosts outside the play (C(--limit)), which stay peers. Default is every host of the play.
     type: list

@@ -57,7 +57,10 @@ options:
         type: str
         default: rr
       masquerade:
-        description: Source NAT balanced traffic to the namespace's address (the ingress routing mesh).
+        description:
+          - Source NAT balanced traffic to the namespace's address (the ingress routing mesh). The
+            namespace then forwards (C(net.ipv4.ip_forward=1)), and with IPVS C(net.ipv4.vs.conntrack=1)
+            is set so the masquerade sees IPVS connections, as Docker does in its ingress sandbox.
         type: bool
         default: false
       backends:
@@ -124,6 +127,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils import lb, lb_ipvs, lb_nftables, netns, nftables
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
+FORWARD = "/proc/sys/net/ipv4/ip_forward"
+
 
 def _choose(requested):
     if requested == "nftables":
@@ -143,6 +148,12 @@ def _nft_table(table, services, balance, changes):
     elif nftables.exists(lb_nftables.FAMILY, table):
         changes("delete nftables table %s %s" % (lb_nftables.FAMILY, table),
                 nftables.delete, lb_nftables.FAMILY, table)
+
+
+def _forwarding(services, changes):
+    """Masqueraded services forward (the ingress sandbox): the namespace must route."""
+    if any(s["masquerade"] for s in services) and lb_ipvs.read_proc(FORWARD) != "1":
+        changes("sysctl net.ipv4.ip_forward=1", lb_ipvs.write_proc, FORWARD, "1")
 
 
 def _ipvs_lines(services):
@@ -165,14 +176,16 @@ def reconcile(module, changes):
             have = {mark: svc for mark, svc in lb_ipvs.current(ipvs).items() if mark in owned}
             _nft_table(table, services, False, changes)
             lb_ipvs.apply(ipvs, services, have, changes)
-        for name, value in sorted(lb_ipvs.sysctl_changes().items()):
+        for name, value in sorted(lb_ipvs.sysctl_changes(services).items()):
             changes("sysctl net.ipv4.vs.%s=%s" % (name, value), lb_ipvs.set_sysctl, name, value)
+        _forwarding(services, changes)
         wanted = {s["fwmark"]: {"scheduler": s["scheduler"],
                                 "backends": {d["address"]: d["weight"] for d in s["backends"]}}
                   for s in services}
         return backend, _ipvs_lines(have), _ipvs_lines(wanted), services
     before = nftables.text(family, table)
     _nft_table(table, services, p["state"] == "present", changes)
+    _forwarding(services, changes)
     if not changes.check_mode:
         after = nftables.text(family, table)
     elif p["state"] == "absent":
@@ -208,10 +221,17 @@ def main():
     netns.require_pyroute2(module)
     where = module.params["netns"]
     changes = Changes(module.check_mode)
+    if where and not netns.exists(where):
+        if module.params["state"] == "absent":
+            module.exit_json(changed=False, backend=module.params["backend"], actions=[], services=[])
+        if not module.check_mode:
+            module.fail_json(msg="netns=%r: no such network namespace" % where)
+        # Check mode before the sandbox exists: everything listed would be made.
+        module.exit_json(changed=True, backend=module.params["backend"], services=[],
+                         actions=["program %d virtual services in %s (sandbox not made yet)"
+                                  % (len(module.params["services"]), where)])
     try:
         if where:
-            if not netns.exists(where):
-                module.fail_json(msg="netns=%r: no such network namespace" % where)
             netns.enter(where)     # IPVS, /proc/sys/net and nft all act on the current namespace
         backend, before, after, services = reconcile(module, changes)
     except (lb.LbError, nftables.NftError) + netns.KERNEL_ERRORS as exc:

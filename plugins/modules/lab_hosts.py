@@ -15,9 +15,11 @@ description:
   - Each host is a network namespace C(PREFIX-hN) with C(eth0) on an underlay bridge C(PREFIX0),
     plus a mount and a UTS namespace of its own, kept alive by bind mounts under
     C(/run/swarmnet-lab). Inside the mount namespace the host has its own C(/sys) (so facts
-    describe the host) and its own C(/run/netns) (so namespaces created "on" a host belong to it).
+    describe the host), its own C(/run/netns) (so namespaces created "on" a host belong to it) and
+    its own C(/var/lib/swarmnet) (task specs, the task supervisor's pid, the service registry).
   - The connection plugin M(swarmnet.overlay.netns) enters all three namespaces.
-  - Removing the hosts removes everything created on them, because their namespaces go with them.
+  - Removing the hosts stops each host's task supervisor (by its pid file; it stops its tasks) and
+    removes everything created on them, because their namespaces go with them.
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9, util-linux (unshare, nsenter), root
@@ -82,10 +84,13 @@ actions:
 
 import ipaddress
 import os
+import shutil
+import signal
 import subprocess
+import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils import netns, supervisor, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 LAB_DIR = "/run/swarmnet-lab"
@@ -113,8 +118,13 @@ def _host_namespaces(name, ns):
     for path in (mnt, uts):
         open(path, "a").close()
     os.makedirs(netns.NETNS_DIR, exist_ok=True)
+    state = os.path.join(LAB_DIR, ns + ".state")
+    os.makedirs(state, exist_ok=True)
+    os.makedirs(task.DEFAULT_STATE_DIR, exist_ok=True)
+    # Each host has its own /sys, /run/netns and state directory (task specs, the registry).
     setup = ("hostname %s && mount -t sysfs sysfs /sys && "
-             "mount -t tmpfs -o mode=0755 swarmnet-lab /run/netns" % name)
+             "mount -t tmpfs -o mode=0755 swarmnet-lab /run/netns && "
+             "mount --bind %s %s" % (name, state, task.DEFAULT_STATE_DIR))
     _run("nsenter", "--net=/run/netns/" + ns, "unshare", "--mount=" + mnt, "--uts=" + uts,
          "--propagation", "slave", "sh", "-c", setup)
 
@@ -161,8 +171,24 @@ def _new_host(h, bridge_index, mtu):
     _host_namespaces(h["name"], h["netns"])
 
 
+def _stop_supervisor(state):
+    """SIGTERM the host's task supervisor (it stops its tasks) and wait for it to go."""
+    pid = task.supervisor_pid(state)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 3 * supervisor.STOP_TIMEOUT
+    while task.supervisor_pid(state) == pid and time.time() < deadline:
+        time.sleep(0.1)
+
+
 def absent(p, changes):
     for h in _hosts(p) + _extra_hosts(p):
+        state = os.path.join(LAB_DIR, h["netns"] + ".state")
+        if task.supervisor_pid(state) is not None:
+            changes("stop the task supervisor of %s" % h["name"], _stop_supervisor, state)
+        if os.path.isdir(state):
+            changes("remove %s" % state, shutil.rmtree, state)
         for suffix in (".mnt", ".uts"):
             path = os.path.join(LAB_DIR, h["netns"] + suffix)
             if _is_mounted(path):

@@ -54,6 +54,16 @@ options:
       netns:
         description: Namespace of the network. Default C(swarmnet-NETWORK).
         type: str
+      bridge:
+        description:
+          - A bridge in the host namespace for the other end instead of the network's C(br0) (the
+            gateway bridge of M(swarmnet.overlay.gateway_bridge)); O(endpoints[].netns) is then not used.
+        type: str
+      gateway:
+        description:
+          - Route the sandbox's default traffic through this address on this endpoint (egress).
+            A default route the collection did not make is an error, never replaced.
+        type: str
   state:
     description: Whether the sandbox is attached.
     type: str
@@ -70,6 +80,8 @@ EXAMPLES = r"""
     endpoints:
       - {network: ingress, ifname: eth0, address: 10.255.0.2/16, mac: "02:42:0a:ff:00:02", mtu: 1450}
       - {network: backend, ifname: eth1, address: 10.0.1.2/24, mac: "02:42:0a:00:01:02", mtu: 1450}
+      - {network: gwbridge, ifname: eth2, address: 172.18.0.3/16, mac: "02:42:ac:12:00:03", mtu: 1500,
+         bridge: swarmnet_gwbr, gateway: 172.18.0.1}
 """
 
 RETURN = r"""
@@ -100,6 +112,8 @@ def main():
                 mac=dict(type="str", required=True),
                 mtu=dict(type="int", required=True),
                 netns=dict(type="str"),
+                bridge=dict(type="str"),
+                gateway=dict(type="str"),
             )),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),

@@ -73,6 +73,16 @@ sandboxes:
   returned: always
   type: list
   elements: dict
+tasks:
+  description: Tasks this host supervises (systemd units or swarmnet supervisor specs).
+  returned: always
+  type: list
+  elements: str
+services:
+  description: The service registry this host last applied (see M(swarmnet.overlay.service_registry)).
+  returned: always
+  type: list
+  elements: dict
 underlay_mtu:
   description: MTU of the link holding O(advertise_addr), when given and found.
   returned: always

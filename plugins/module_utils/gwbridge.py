@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The gateway bridge: a bridge in the host namespace joining tasks to the host (docker_gwbridge).
+
+Tasks leave the overlays through it (egress, masqueraded by the routing mesh
+table), and published ports reach the ingress sandbox and host-mode tasks
+through it. The host must forward between its underlay and this bridge.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import links, netns
+
+ALIAS = "swarmnet gateway bridge"
+# Forwarding for egress and published ports; route_localnet lets a published
+# port answer 127.0.0.1 on the host, as Docker sets it on docker_gwbridge.
+SYSCTLS = (("net/ipv4/ip_forward", "1"), ("net/ipv4/conf/{bridge}/route_localnet", "1"))
+
+
+class GatewayBridgeError(Exception):
+    pass
+
+
+def observe(ipr, name):
+    link = links.by_name(ipr, name)
+    if link is None:
+        return None
+    return dict(link, addresses=["%s/%d" % a for a in links.ipv4_addresses(ipr, link["index"])])
+
+
+def summary(observed):
+    if observed is None:
+        return {}
+    return {"name": observed["ifname"], "addresses": observed["addresses"], "up": observed["up"]}
+
+
+def _sysctl_path(key, bridge):
+    return "/proc/sys/" + key.format(bridge=bridge)
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def _write(path, value):
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def _create(ipr, name, address):
+    ipr.link("add", ifname=name, kind="bridge")
+    index = ipr.link_lookup(ifname=name)[0]
+    ipr.link("set", index=index, ifalias=ALIAS)
+    addr, prefix = address.split("/")
+    ipr.addr("add", index=index, address=addr, prefixlen=int(prefix))
+    ipr.link("set", index=index, state="up")
+
+
+def ensure_present(name, address, changes):
+    with netns.rtnl() as ipr:
+        have = observe(ipr, name)
+        if have is not None and have["kind"] != "bridge":
+            raise GatewayBridgeError("%s exists and is a %s, not a bridge" % (name, have["kind"]))
+        if have is not None and have.get("alias") != ALIAS:
+            raise GatewayBridgeError("%s exists and was not made by swarmnet (alias %r)" % (name, have.get("alias")))
+        if have is None:
+            changes("create bridge %s with %s" % (name, address), _create, ipr, name, address)
+        else:
+            for current in have["addresses"]:
+                if current != address:
+                    addr, plen = current.split("/")
+                    changes("remove address %s from %s" % (current, name),
+                            ipr.addr, "del", index=have["index"], address=addr, prefixlen=int(plen))
+            if address not in have["addresses"]:
+                addr, prefix = address.split("/")
+                changes("address %s on %s" % (address, name),
+                        ipr.addr, "add", index=have["index"], address=addr, prefixlen=int(prefix))
+            if not have["up"]:
+                changes("set %s up" % name, ipr.link, "set", index=have["index"], state="up")
+    for key, value in SYSCTLS:
+        path = _sysctl_path(key, name)
+        # In check mode a bridge not yet made has no sysctl directory: it would be set.
+        if not _exists_with(path, value):
+            changes("sysctl %s=%s" % (key.format(bridge=name).replace("/", "."), value), _write, path, value)
+
+
+def _exists_with(path, value):
+    try:
+        return _read(path) == value
+    except OSError:
+        return False
+
+
+def ensure_absent(name, changes):
+    with netns.rtnl() as ipr:
+        have = observe(ipr, name)
+        if have is not None and have.get("alias") == ALIAS:
+            changes("delete bridge %s" % name, links.delete, ipr, have["index"])

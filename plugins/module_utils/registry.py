@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The service registry each host keeps: the cluster's services as last applied.
+
+The plan reads it back from every host to keep VIPs and fwmarks stable while a
+service lives (the kernel's tables hold marks and addresses, not service names).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+FILENAME = "services.json"
+
+
+def path(state_dir):
+    return os.path.join(state_dir, FILENAME)
+
+
+def text(services):
+    return json.dumps(sorted(services, key=lambda s: s["name"]), sort_keys=True, indent=1) + "\n"
+
+
+def read_text(state_dir):
+    try:
+        with open(path(state_dir)) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def read(state_dir):
+    """The recorded services, or [] when none (or unreadable: the plan then allocates afresh)."""
+    try:
+        services = json.loads(read_text(state_dir) or "[]")
+    except ValueError:
+        return []
+    return services if isinstance(services, list) else []
+
+
+def write(state_dir, body):
+    os.makedirs(state_dir, exist_ok=True)
+    tmp = path(state_dir) + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(body)
+    os.replace(tmp, path(state_dir))

@@ -1,0 +1,258 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A task's process, supervised: a systemd unit joined to the sandbox, or the fallback supervisor.
+
+systemd (PID 1): one unit per task with NetworkNamespacePath= and Restart=always.
+Elsewhere (containers, the lab hosts): a spec file per task that the swarmnet
+supervisor (supervisor.py, started once per host) keeps running.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import signal
+import time
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import supervisor
+
+DEFAULT_STATE_DIR = "/var/lib/swarmnet"
+UNIT_DIR = "/etc/systemd/system"
+UNIT_PREFIX = "swarmnet-task-"
+SUPERVISOR_PROGRAM = "/opt/swarmnet/libexec/swarmnet-supervisor"
+START_TIMEOUT = 15.0
+
+
+class TaskError(Exception):
+    pass
+
+
+def systemd_is_pid1():
+    """sd_booted(): systemd creates this directory when it runs the host."""
+    return os.path.isdir("/run/systemd/system")
+
+
+def unit_name(name):
+    return UNIT_PREFIX + name + ".service"
+
+
+def installed(state_dir=DEFAULT_STATE_DIR):
+    """Names of the tasks this host supervises, by either supervisor."""
+    names = set()
+    if os.path.isdir(UNIT_DIR):
+        names.update(f[len(UNIT_PREFIX):-len(".service")] for f in os.listdir(UNIT_DIR)
+                     if f.startswith(UNIT_PREFIX) and f.endswith(".service"))
+    tasks = supervisor.tasks_dir(state_dir)
+    if os.path.isdir(tasks):
+        names.update(f[:-5] for f in os.listdir(tasks) if f.endswith(".json"))
+    return sorted(names)
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def _write(path, text, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".swarmnet-tmp"
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+# ---- systemd -----------------------------------------------------------------
+
+def _exec_quote(arg):
+    """One ExecStart= argument: systemd's double-quoted word, with $ and % escaped."""
+    escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$").replace("%", "%%")
+    return '"%s"' % escaped
+
+
+def unit_text(spec):
+    return "\n".join([
+        "# Managed by swarmnet.overlay (service_task): do not edit.",
+        "[Unit]",
+        "Description=swarmnet task %s of service %s" % (spec["name"], spec["service"]),
+        "After=network.target",
+        "",
+        "[Service]",
+        "NetworkNamespacePath=/run/netns/%s" % spec["netns"],
+        "ExecStart=" + " ".join(_exec_quote(a) for a in spec["command"]),
+        "Restart=always",
+        "RestartSec=1",
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        ""])
+
+
+class Systemd:
+    """Unit file + systemctl through the module's run_command."""
+
+    kind = "systemd"
+
+    def __init__(self, run_command, state_dir):
+        self.run_command = run_command
+
+    def _systemctl(self, *args):
+        rc, out, err = self.run_command(["systemctl"] + list(args))
+        return rc, out.strip(), err.strip()
+
+    def _checked(self, *args):
+        rc, out, err = self._systemctl(*args)
+        if rc != 0:
+            raise TaskError("systemctl %s: %s" % (" ".join(args), err or out))
+
+    def describe(self, name):
+        return _read(os.path.join(UNIT_DIR, unit_name(name))) or ""
+
+    @staticmethod
+    def render(spec):
+        return unit_text(spec)
+
+    def ensure_present(self, spec, changes):
+        path, unit = os.path.join(UNIT_DIR, unit_name(spec["name"])), unit_name(spec["name"])
+        text = unit_text(spec)
+        rewritten = _read(path) != text
+        if rewritten:
+            changes("write %s" % path, _write, path, text)
+            changes("systemctl daemon-reload", self._checked, "daemon-reload")
+        if self._systemctl("is-enabled", "--quiet", unit)[0] != 0:
+            changes("enable %s" % unit, self._checked, "enable", unit)
+        active = self._systemctl("is-active", "--quiet", unit)[0] == 0
+        if not active or rewritten:
+            verb = "restart" if active else "start"
+            changes("%s %s" % (verb, unit), self._checked, verb, unit)
+        return self._pid(unit) if not changes.check_mode else None
+
+    def _pid(self, unit):
+        rc, out, _err = self._systemctl("show", "--property=MainPID", "--value", unit)
+        return int(out) if rc == 0 and out.isdigit() and int(out) else None
+
+    def ensure_absent(self, name, changes):
+        path, unit = os.path.join(UNIT_DIR, unit_name(name)), unit_name(name)
+        if os.path.exists(path):
+            changes("stop and disable %s" % unit, self._checked, "disable", "--now", unit)
+            changes("remove %s" % path, os.unlink, path)
+            changes("systemctl daemon-reload", self._checked, "daemon-reload")
+
+
+# ---- fallback supervisor -------------------------------------------------------
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return SUPERVISOR_PROGRAM.encode() in f.read()
+    except (OSError, ValueError):
+        return False
+
+
+def supervisor_pid(state_dir):
+    """The running supervisor's pid for this state directory, or None."""
+    try:
+        with open(supervisor.pidfile(state_dir)) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+class Supervisor:
+    """Spec files the swarmnet supervisor keeps running."""
+
+    kind = "swarmnet"
+
+    def __init__(self, run_command, state_dir, python):
+        self.state_dir, self.python = state_dir, python
+
+    def _spec_path(self, name):
+        return os.path.join(supervisor.tasks_dir(self.state_dir), name + ".json")
+
+    def describe(self, name):
+        return _read(self._spec_path(name)) or ""
+
+    @staticmethod
+    def render(spec):
+        return supervisor.spec_text(spec)
+
+    def _start(self):
+        source = inspect.getsource(supervisor)
+        if _read(SUPERVISOR_PROGRAM) != source:
+            _write(SUPERVISOR_PROGRAM, source, 0o755)
+        os.makedirs(supervisor.tasks_dir(self.state_dir), exist_ok=True)
+        pid = os.fork()
+        if pid == 0:       # detach: the supervisor must outlive this module run
+            try:
+                os.setsid()
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(devnull, fd)
+                os.closerange(3, 65536)
+                if os.fork() == 0:
+                    os.execv(self.python, [self.python, SUPERVISOR_PROGRAM, self.state_dir])
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+
+    def _wake(self):
+        pid = supervisor_pid(self.state_dir)
+        if pid is None:
+            self._start()
+        else:
+            os.kill(pid, signal.SIGHUP)
+
+    def _wait(self, name, done):
+        deadline = time.time() + START_TIMEOUT
+        while time.time() < deadline:
+            status = supervisor.read_json(supervisor.status_path(self.state_dir, name))
+            if done(status):
+                return status
+            if supervisor_pid(self.state_dir) is None and os.path.exists(self._spec_path(name)):
+                self._start()
+            time.sleep(0.1)
+        raise TaskError("the swarmnet supervisor did not act on task %s within %ds (see %s)"
+                        % (name, START_TIMEOUT, supervisor.tasks_dir(self.state_dir)))
+
+    def ensure_present(self, spec, changes):
+        digest = supervisor.spec_digest(spec)
+        path = self._spec_path(spec["name"])
+        if _read(path) != supervisor.spec_text(spec):
+            changes("write %s" % path, _write, path, supervisor.spec_text(spec))
+        status = supervisor.read_json(supervisor.status_path(self.state_dir, spec["name"]))
+        running = supervisor_pid(self.state_dir) is not None
+        if running and status and status.get("digest") == digest:
+            return status["pid"]
+        changes("start task %s in %s (swarmnet supervisor)" % (spec["name"], spec["netns"]), self._wake)
+        if changes.check_mode:
+            return None
+        return self._wait(spec["name"], lambda s: bool(s) and s.get("digest") == digest)["pid"]
+
+    def ensure_absent(self, name, changes):
+        path = self._spec_path(name)
+        if os.path.exists(path):
+            changes("remove %s" % path, os.unlink, path)
+        status = supervisor.status_path(self.state_dir, name)
+        if os.path.exists(status):
+            if supervisor_pid(self.state_dir) is None:
+                changes("forget %s (its supervisor is gone)" % status, os.unlink, status)
+            else:
+                changes("stop task %s" % name, self._wake)
+                if not changes.check_mode:
+                    self._wait(name, lambda s: s is None)
+
+
+def backend(kind, run_command, state_dir, python):
+    """The supervisor to use: kind is auto, systemd or swarmnet."""
+    if kind == "auto":
+        kind = "systemd" if systemd_is_pid1() else "swarmnet"
+    if kind == "systemd":
+        if not systemd_is_pid1():
+            raise TaskError("supervisor=systemd: systemd is not PID 1 on this host (use auto or swarmnet)")
+        return Systemd(run_command, state_dir)
+    return Supervisor(run_command, state_dir, python)
+
