@@ -83,3 +83,15 @@ def owned_marks(objects):
         if "map" in item and item["map"].get("map") == "mark":
             marks.update(value for _key, value in item["map"].get("elem", []))
     return marks
+
+
+def marked_vips(objects):
+    """VIPs the live table (canonical JSON objects, or None) marks."""
+    vips = set()
+    for item in objects or []:
+        if "map" in item and item["map"].get("map") == "mark":
+            for key, _value in item["map"].get("elem", []):
+                first = key["concat"][0] if isinstance(key, dict) and "concat" in key else key
+                if isinstance(first, str):
+                    vips.add(first)
+    return vips

@@ -450,6 +450,9 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
     mtus = {n: _network_mtu(v, sorted(members[n]), hosts, reported) for n, v in present.items()}
     fwmarks = service_plan.allocate_fwmarks(svcs, reported)
     registered = service_plan.registry(svcs, ips, fwmarks, source)
+    live_sandboxes = {(h, sb) for h, sb, _net in live if not str(sb).startswith("vip:")}
+    # Before tasks stop, sandboxes that stay balance only over tasks that stay and already run.
+    draining = service_plan.running_only(registered, live_sandboxes)
 
     endpoints = []
     for host, sandbox, net, _ip, _key in attachments:
@@ -467,6 +470,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
             "sandboxes": [],
             "peers": {},
             "lb": [],
+            "lb_drain": [],
             "tasks": [],
         }
         gw_local = {sb: str(ip) for (h, sb), ip in gw_ips.items() if h == host}
@@ -484,9 +488,12 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
                 if task["command"] is not None:
                     desired["tasks"].append({"name": task["name"], "service": info["service"],
                                              "sandbox": sandbox, "command": task["command"]})
+            ingress_address = gw_local.get(sandbox) if sandbox == naming.INGRESS_SBOX else None
             desired["lb"].append({"sandbox": sandbox, "services": service_plan.balancing(
-                registered, {e["network"] for e in mine},
-                gw_local.get(sandbox) if sandbox == naming.INGRESS_SBOX else None, ingress)})
+                registered, {e["network"] for e in mine}, ingress_address, ingress)})
+            if (host, sandbox) in live_sandboxes:
+                desired["lb_drain"].append({"sandbox": sandbox, "services": service_plan.balancing(
+                    draining, {e["network"] for e in mine}, ingress_address, ingress)})
         for net in my_nets:
             desired["peers"][net] = sorted(
                 ({"ip": e["ip"], "mac": e["mac"],

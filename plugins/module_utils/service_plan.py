@@ -297,6 +297,12 @@ def registry(services, ips, fwmarks, source):
     return out
 
 
+def running_only(registered, live_sandboxes):
+    """The registry with only the tasks whose sandbox already exists: {(host, sandbox)}."""
+    return [dict(svc, tasks=[t for t in svc["tasks"] if (t["host"], t["sandbox"]) in live_sandboxes])
+            for svc in registered]
+
+
 def _sorted_ips(values):
     return sorted(values, key=ipaddress.IPv4Address)
 

@@ -14,6 +14,7 @@ every task and the supervisor. With no spec left it exits by itself.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -115,12 +116,26 @@ class Task:
                     continue
 
 
+def _single_instance(state_dir):
+    """An exclusive lock held for the supervisor's life: a second one started by a race exits."""
+    lock = open(os.path.join(state_dir, "supervisor.lock"), "a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None
+    return lock
+
+
 def run(state_dir):
+    os.makedirs(tasks_dir(state_dir), exist_ok=True)
+    lock = _single_instance(state_dir)
+    if lock is None:
+        return
     flags = {"reload": True, "stop": False}
     signal.signal(signal.SIGHUP, lambda *_: flags.update(reload=True))
     signal.signal(signal.SIGTERM, lambda *_: flags.update(stop=True))
     signal.signal(signal.SIGINT, lambda *_: flags.update(stop=True))
-    os.makedirs(tasks_dir(state_dir), exist_ok=True)
     with open(pidfile(state_dir), "w") as f:
         f.write("%d\n" % os.getpid())
     tasks = {}
@@ -151,6 +166,7 @@ def run(state_dir):
             task.stop()
             remove(status_path(state_dir, name))
         remove(pidfile(state_dir))
+        lock.close()
 
 
 if __name__ == "__main__":

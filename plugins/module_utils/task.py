@@ -212,8 +212,11 @@ class Supervisor:
             status = supervisor.read_json(supervisor.status_path(self.state_dir, name))
             if done(status):
                 return status
+            # It may have exited just as it was woken (its last task gone): start it again.
+            # A second one started by a race exits at once (it holds a lock).
             if supervisor_pid(self.state_dir) is None and os.path.exists(self._spec_path(name)):
                 self._start()
+                time.sleep(0.5)
             time.sleep(0.1)
         raise TaskError("the swarmnet supervisor did not act on task %s within %ds (see %s)"
                         % (name, START_TIMEOUT, supervisor.tasks_dir(self.state_dir)))

@@ -19,7 +19,9 @@ description:
     has it (with the sysctls Docker sets), or an nftables C(numgen) map in the same table where it
     does not. The backend used is returned.
   - Services and backends not listed are removed; schedulers and weights are changed in place.
-    nftables changes are one atomic transaction.
+    nftables changes are one atomic transaction, after which tracked connections to removed backends
+    (or removed VIPs) are deleted, so clients are reset and retry on a live backend instead of
+    sending into the void; IPVS does the same through C(expire_nodest_conn).
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 and nft on the managed host
@@ -124,7 +126,8 @@ services:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import lb, lb_ipvs, lb_nftables, netns, nftables
+from ansible_collections.swarmnet.overlay.plugins.module_utils import (
+    conntrack, lb, lb_ipvs, lb_nftables, netns, nftables)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 FORWARD = "/proc/sys/net/ipv4/ip_forward"
@@ -184,8 +187,15 @@ def reconcile(module, changes):
                   for s in services}
         return backend, _ipvs_lines(have), _ipvs_lines(wanted), services
     before = nftables.text(family, table)
+    gone_vips = lb_nftables.marked_vips(nftables.current(family, table)) - {s["vip"] for s in services}
     _nft_table(table, services, p["state"] == "present", changes)
     _forwarding(services, changes)
+    with conntrack.Conntrack() as ct:
+        stale = conntrack.stale(ct, services, gone_vips)
+        if stale:
+            changes("flush %d tracked connections to removed backends: %s"
+                    % (len(stale), ", ".join(conntrack.describe(e) for e in stale[:5])),
+                    conntrack.flush, ct, stale)
     if not changes.check_mode:
         after = nftables.text(family, table)
     elif p["state"] == "absent":

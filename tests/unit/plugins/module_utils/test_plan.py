@@ -245,4 +245,9 @@ def test_live_endpoints_never_move(before, after):
 def test_same_input_same_plan(hv):
     first = plan.build(NETS, hv)
     assert plan.build(NETS, hv) == first
-    assert plan.build(NETS, hv, _as_reported(first)) == first
+    # Planned against what it made, the plan is the same (drain lists name what now runs).
+    again = plan.build(NETS, hv, _as_reported(first))
+    for result in (first, again):
+        for desired in result["hosts"].values():
+            desired.pop("lb_drain")
+    assert again == first

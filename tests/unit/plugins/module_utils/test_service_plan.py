@@ -164,3 +164,21 @@ def test_spread_is_deterministic_and_balanced():
     spread = service_plan._spread("web", ["a", "b", "c"], 6)
     assert spread == service_plan._spread("web", ["a", "b", "c"], 6)
     assert sorted(h for _s, h in spread) == ["a", "a", "b", "b", "c", "c"]
+
+
+def test_scale_down_drains_leaving_backends_before_tasks_stop():
+    first = build([WEB])
+    reported = {h: {"endpoints": [{"sandbox": s["name"], "network": e["network"], "ip": e["address"].split("/")[0]}
+                                  for s in d["sandboxes"] for e in s["endpoints"]],
+                    "tasks": [t["name"] for t in d["tasks"]], "services": d["services"]}
+                for h, d in first.items()}
+    down = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, replicas=1)])["hosts"]
+    web1 = next(t for t in down["h1"]["services"][0]["tasks"])
+    for host in down.values():
+        for entry in host["lb_drain"]:
+            for svc in entry["services"]:
+                assert len(svc["backends"]) == 1, entry
+    up = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, replicas=5)])["hosts"]
+    drained = [len(s["backends"]) for h in up.values() for e in h["lb_drain"] for s in e["services"]]
+    full = [len(s["backends"]) for h in up.values() for e in h["lb"] for s in e["services"]]
+    assert set(drained) == {3} and set(full) == {5} and web1["name"] == "web.1"

@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connections tracked to backends that left (nftables balancing).
+
+A DNAT decision lives in its conntrack entry: after a backend is removed, its
+clients would keep sending to it until the entry times out (moby#29529 is the
+IPVS form of the same problem; Docker answers it with expire_nodest_conn).
+Deleting the entries makes the next packet a new decision: a reset, and a retry
+reaches a live backend.
+"""
+
+from __future__ import annotations
+
+try:
+    from pyroute2 import Conntrack
+except ImportError:  # netns.require_pyroute2() reports a missing pyroute2
+    Conntrack = None
+
+
+def _keep(services):
+    """{(vip, port or None): live backend addresses}."""
+    return {(s["vip"], s["port"]): {d["address"] for d in s["backends"] if d["weight"]} for s in services}
+
+
+def is_stale(orig, reply, keep, gone_vips):
+    """Whether a connection's DNAT target is no longer a backend of the VIP it was sent to."""
+    if orig.daddr in gone_vips:
+        return True
+    for key in ((orig.daddr, orig.dport), (orig.daddr, None)):
+        if key in keep:
+            return reply.saddr != orig.daddr and reply.saddr not in keep[key]
+    return False
+
+
+def stale(ct, services, gone_vips):
+    keep = _keep(services)
+    return [e for e in ct.dump_entries() if is_stale(e.tuple_orig, e.tuple_reply, keep, gone_vips)]
+
+
+def describe(entry):
+    orig, reply = entry.tuple_orig, entry.tuple_reply
+    return "%s -> %s:%s (to %s)" % (orig.saddr, orig.daddr, orig.dport, reply.saddr)
+
+
+def flush(ct, entries):
+    for entry in entries:
+        ct.delete(entry)
