@@ -18,6 +18,11 @@ except ImportError:  # netns.require_pyroute2() reports a missing pyroute2
     Conntrack = None
 
 
+def connect():
+    """A conntrack netlink socket in the current namespace."""
+    return Conntrack()
+
+
 def _keep(services):
     """{(vip, port or None): live backend addresses}."""
     return {(s["vip"], s["port"]): {d["address"] for d in s["backends"] if d["weight"]} for s in services}

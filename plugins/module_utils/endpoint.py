@@ -68,6 +68,9 @@ def ensure_present(sandbox, endpoints, changes):
         if changes.check_mode:
             for ep in sorted(endpoints, key=lambda e: e["network"]):
                 changes.predict(_attach_text(sandbox, ep))
+            for ep in endpoints:
+                if ep.get("gateway"):
+                    changes.predict(_route_text(sandbox, ep))
             return
     observed = observe(sandbox)
     wanted = {ep["network"]: ep for ep in endpoints}
@@ -174,8 +177,11 @@ def _ensure_default_route(ipr, sandbox, ep, changes):
     if foreign:
         raise EndpointError("sandbox already has a default route via %s that the collection did not make: "
                             "set egress: false for it" % foreign[0])
-    changes("default route via %s on %s in %s" % (ep["gateway"], ep["ifname"], sandbox),
-            _replace_default_route, ipr, ep)
+    changes(_route_text(sandbox, ep), _replace_default_route, ipr, ep)
+
+
+def _route_text(sandbox, ep):
+    return "default route via %s on %s in %s" % (ep["gateway"], ep["ifname"], sandbox)
 
 
 def _replace_default_route(ipr, ep):

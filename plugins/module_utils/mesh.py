@@ -37,6 +37,9 @@ def render(table, bridge, ingress, host, egress_subnet):
     lines += ["  chain postrouting {", "    type nat hook postrouting priority 100; policy accept;"]
     if egress_subnet:
         lines.append('    ip saddr %s oifname != "%s" masquerade' % (egress_subnet, bridge))
+        # A task asking a published port of its own host comes back out the same bridge:
+        # masquerade it, or the answer would bypass the host and its DNAT.
+        lines.append('    ip saddr %s oifname "%s" ct status dnat masquerade' % (egress_subnet, bridge))
     # A published port asked on 127.0.0.1: the answer must come back to the host.
     lines.append('    ip saddr 127.0.0.0/8 oifname "%s" masquerade' % bridge)
     lines += ["  }", "}"]

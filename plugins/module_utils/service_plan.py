@@ -73,13 +73,11 @@ def _validate_ports(svc, key, errors, source, reserved, seen):
             errors.add(source, pkey + ".mode", mode,
                        "a dnsrr service cannot publish in ingress mode (use mode: host), as in Swarm")
         elif (protocol, published) in reserved:
-            errors.add(source, pkey + ".published", published,
-                       "%s port %d is used by the cluster itself (%s)" % (protocol, published,
-                                                                           reserved[(protocol, published)]))
+            why = "%s port %d is used by the cluster itself (%s)" % (protocol, published, reserved[(protocol, published)])
+            errors.add(source, pkey + ".published", published, why)
         elif (protocol, published) in seen:
-            errors.add(source, pkey + ".published", published,
-                       "%s port %d is already published by service %r" % (protocol, published,
-                                                                           seen[(protocol, published)]))
+            why = "%s port %d is already published by service %r" % (protocol, published, seen[(protocol, published)])
+            errors.add(source, pkey + ".published", published, why)
         else:
             seen[(protocol, published)] = svc["name"]
             ports.append({"published": published, "target": target, "protocol": protocol, "mode": mode})

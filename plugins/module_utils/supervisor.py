@@ -117,14 +117,15 @@ class Task:
 
 
 def _single_instance(state_dir):
-    """An exclusive lock held for the supervisor's life: a second one started by a race exits."""
-    lock = open(os.path.join(state_dir, "supervisor.lock"), "a")
+    """An exclusive lock on the tasks directory for the supervisor's life (no lock file to
+    leave behind): a second supervisor started by a race exits at once."""
+    fd = os.open(tasks_dir(state_dir), os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        lock.close()
+        os.close(fd)
         return None
-    return lock
+    return fd
 
 
 def run(state_dir):
@@ -166,7 +167,7 @@ def run(state_dir):
             task.stop()
             remove(status_path(state_dir, name))
         remove(pidfile(state_dir))
-        lock.close()
+        os.close(lock)
 
 
 if __name__ == "__main__":

@@ -247,6 +247,9 @@ class Supervisor:
                 changes("stop task %s" % name, self._wake)
                 if not changes.check_mode:
                     self._wait(name, lambda s: s is None)
+        log = os.path.join(supervisor.tasks_dir(self.state_dir), name + ".log")
+        if os.path.exists(log):
+            changes("remove %s" % log, os.unlink, log)
 
 
 def backend(kind, run_command, state_dir, python):
@@ -258,4 +261,3 @@ def backend(kind, run_command, state_dir, python):
             raise TaskError("supervisor=systemd: systemd is not PID 1 on this host (use auto or swarmnet)")
         return Systemd(run_command, state_dir)
     return Supervisor(run_command, state_dir, python)
-

@@ -190,7 +190,7 @@ def reconcile(module, changes):
     gone_vips = lb_nftables.marked_vips(nftables.current(family, table)) - {s["vip"] for s in services}
     _nft_table(table, services, p["state"] == "present", changes)
     _forwarding(services, changes)
-    with conntrack.Conntrack() as ct:
+    with conntrack.connect() as ct:
         stale = conntrack.stale(ct, services, gone_vips)
         if stale:
             changes("flush %d tracked connections to removed backends: %s"

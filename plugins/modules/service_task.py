@@ -14,7 +14,7 @@ description:
   - Runs a command in a sandbox (a network namespace under C(/run/netns)) and keeps it running.
   - Where systemd is PID 1, the task is a unit C(swarmnet-task-NAME.service) with
     C(NetworkNamespacePath=) and C(Restart=always).
-  - Elsewhere (containers, the collection's lab hosts) the swarmnet supervisor keeps it running: a
+  - Elsewhere (containers, the collection's lab hosts) the swarmnet supervisor keeps it running, a
     small program (Python standard library and C(nsenter) only) started once per host, which restarts
     tasks that exit (with a back-off when they exit at once), writes their output to
     C(STATE_DIR/tasks/NAME.log), and exits by itself when it has no task left.

@@ -1,8 +1,10 @@
 """Test helper: list the kernel objects of a host, independently of the collection's code.
 
 Prints a JSON list of one-line objects, so two listings compare as sets:
-"ns NAME", "NS link NAME KIND ALIAS", "NS fdb DEV MAC -> VTEP", "NS neigh DEV IP -> MAC"
-(NS is "-" for the host namespace) and "nft ..." for every rule and set.
+"ns NAME", "NS link NAME KIND ALIAS", "NS fdb DEV MAC -> VTEP", "NS neigh DEV IP -> MAC",
+"NS addr DEV IP/PREFIX", "NS default via GATEWAY" (NS is "-" for the host namespace),
+"nft ..." for every rule, set and map of the host namespace ("NS nft ..." in others), and
+"file PATH" for every file in the swarmnet state directory.
 """
 import json
 import os
@@ -28,22 +30,33 @@ def namespace(ipr, ns):
     for msg in ipr.get_neighbours(family=socket.AF_INET):
         if msg["state"] & NUD_PERMANENT:
             neigh.append("%s neigh %s %s -> %s" % (ns, names.get(msg["ifindex"]), msg.get("NDA_DST"), msg.get("NDA_LLADDR")))
-    return links + fdb + neigh
+    addrs = ["%s addr %s %s/%d" % (ns, names.get(msg["index"]), msg.get_attr("IFA_ADDRESS"), msg["prefixlen"])
+             for msg in ipr.get_addr(family=socket.AF_INET)]
+    routes = ["%s default via %s" % (ns, msg.get_attr("RTA_GATEWAY"))
+              for msg in ipr.get_routes(family=socket.AF_INET, table=254) if msg["dst_len"] == 0]
+    return links + fdb + neigh + addrs + routes
 
 
-def nft_rules():
-    out = json.loads(subprocess.run(["nft", "-j", "list", "ruleset"], capture_output=True,
+def nft_rules(ns=None):
+    prefix = "nft" if ns is None else "%s nft" % ns
+    enter = [] if ns is None else ["nsenter", "--net=/run/netns/" + ns]
+    out = json.loads(subprocess.run(enter + ["nft", "-j", "list", "ruleset"], capture_output=True,
                                     text=True, check=True).stdout)
     rules = []
     for item in out["nftables"]:
         if "rule" in item:
             rule = item["rule"]
             expr = json.dumps(rule["expr"], sort_keys=True)
-            rules.append("nft rule %s %s %s %s" % (rule["family"], rule["table"], rule["chain"], expr))
-        elif "set" in item:
-            elements = json.dumps(item["set"].get("elem", []), sort_keys=True)
-            rules.append("nft set %s %s %s" % (item["set"]["table"], item["set"]["name"], elements))
+            rules.append("%s rule %s %s %s %s" % (prefix, rule["family"], rule["table"], rule["chain"], expr))
+        elif "set" in item or "map" in item:
+            kind = "set" if "set" in item else "map"
+            elements = json.dumps(item[kind].get("elem", []), sort_keys=True)
+            rules.append("%s %s %s %s %s" % (prefix, kind, item[kind]["table"], item[kind]["name"], elements))
     return sorted(rules)
+
+
+def state_files(root="/var/lib/swarmnet"):
+    return sorted("file " + os.path.join(d, f) for d, _dirs, files in os.walk(root) for f in files)
 
 
 def main():
@@ -54,7 +67,8 @@ def main():
         objects.append("ns %s" % name)
         with IPRoute(netns=name, flags=0) as ipr:
             objects += namespace(ipr, name)
-    objects += nft_rules()
+        objects += nft_rules(name)
+    objects += nft_rules() + state_files()
     print(json.dumps(sorted(objects)))
 
 

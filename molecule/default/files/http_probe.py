@@ -1,0 +1,46 @@
+"""Test helper, run inside a sandbox or a host: HTTP requests to a whoami service.
+
+count URL N     -> {"answers": {server address: n}, "clients": [client addresses seen], "failures": n}
+loop URL SECS   -> {"ok": n, "failures": n, "errors": [...]}, requests back to back for SECS seconds
+The whoami tasks answer "SERVER_ADDRESS CLIENT_ADDRESS".
+"""
+import collections
+import json
+import sys
+import time
+import urllib.request
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=3) as reply:
+        return reply.read().decode().split()
+
+
+def count(url, n):
+    answers, clients, failures = collections.Counter(), set(), 0
+    for _attempt in range(int(n)):
+        try:
+            server, client = get(url)
+            answers[server] += 1
+            clients.add(client)
+        except (OSError, ValueError):
+            failures += 1
+    return {"answers": dict(answers), "clients": sorted(clients), "failures": failures}
+
+
+def loop(url, seconds):
+    ok, failures, errors = 0, 0, set()
+    end = time.time() + float(seconds)
+    while time.time() < end:
+        try:
+            get(url)
+            ok += 1
+        except (OSError, ValueError) as exc:
+            failures += 1
+            errors.add(str(exc))
+    return {"ok": ok, "failures": failures, "errors": sorted(errors)}
+
+
+if __name__ == "__main__":
+    mode, url, amount = sys.argv[1:4]
+    print(json.dumps({"count": count, "loop": loop}[mode](url, amount)))

@@ -1,0 +1,133 @@
+"""Services' kernel pieces against the real kernel, in a throwaway host (see run.sh).
+
+The gateway bridge and a sandbox's egress endpoint with its default route, the
+routing-mesh table loaded by nft, and the swarmnet supervisor running, restarting
+and stopping a real process inside a sandbox.
+"""
+
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import (
+    endpoint, gwbridge, links, mesh, netns, nftables, supervisor, task)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+if os.environ.get("SWARMNET_ISOLATED") != "1":
+    pytest.skip("run through tests/integration/run.sh (isolated namespaces)", allow_module_level=True)
+
+BRIDGE = "swarmnet_gwbr"
+EGRESS = {"network": "gwbridge", "netns": None, "bridge": BRIDGE, "ifname": "eth0",
+          "address": "172.18.0.3/16", "mac": "02:42:ac:12:00:03", "mtu": 1500, "gateway": "172.18.0.1"}
+
+
+@pytest.fixture(autouse=True)
+def clean():
+    yield
+    for name in netns.names():
+        endpoint.ensure_absent(name, Changes(False))
+        if netns.exists(name):
+            netns.remove(name)
+    gwbridge.ensure_absent(BRIDGE, Changes(False))
+    if nftables.exists(mesh.FAMILY, mesh.DEFAULT_TABLE):
+        nftables.delete(mesh.FAMILY, mesh.DEFAULT_TABLE)
+
+
+def test_egress_endpoint_gets_its_default_route_and_check_mode_predicts_the_run():
+    predicted = Changes(True)
+    gwbridge.ensure_present(BRIDGE, "172.18.0.1/16", predicted)
+    performed = Changes(False)
+    gwbridge.ensure_present(BRIDGE, "172.18.0.1/16", performed)
+    assert predicted.done == performed.done and performed.done
+    predicted, performed = Changes(True), Changes(False)
+    endpoint.ensure_present("t1", [EGRESS], predicted)
+    endpoint.ensure_present("t1", [EGRESS], performed)
+    assert predicted.done == performed.done
+    with netns.rtnl("t1") as ipr:
+        assert endpoint._default_routes(ipr) == [("172.18.0.1", ipr.link_lookup(ifname="eth0")[0])]
+    again = Changes(False)
+    endpoint.ensure_present("t1", [EGRESS], again)
+    gwbridge.ensure_present(BRIDGE, "172.18.0.1/16", again)
+    assert again.done == []
+
+
+def test_a_default_route_the_collection_did_not_make_is_refused():
+    gwbridge.ensure_present(BRIDGE, "172.18.0.1/16", Changes(False))
+    netns.create("podman")
+    with netns.rtnl("podman") as ipr:
+        ipr.link("add", ifname="own0", kind="veth", peer="own1")     # this kernel has no dummy links
+        index = ipr.link_lookup(ifname="own0")[0]
+        ipr.link("set", index=index, state="up")
+        ipr.addr("add", index=index, address="192.0.2.2", prefixlen=24)
+        ipr.route("add", dst="0.0.0.0/0", gateway="192.0.2.1")
+    with pytest.raises(endpoint.EndpointError, match="default route via 192.0.2.1"):
+        endpoint.ensure_present("podman", [EGRESS], Changes(False))
+
+
+def test_a_foreign_link_named_like_the_bridge_is_not_taken_over():
+    with netns.rtnl() as ipr:
+        ipr.link("add", ifname=BRIDGE, kind="veth", peer="other0")
+    with pytest.raises(gwbridge.GatewayBridgeError, match="is a veth, not a bridge"):
+        gwbridge.ensure_present(BRIDGE, "172.18.0.1/16", Changes(False))
+    with netns.rtnl() as ipr:
+        links.delete(ipr, ipr.link_lookup(ifname=BRIDGE)[0])
+
+
+def test_mesh_table_loads_with_round_robin_over_local_tasks():
+    body = mesh.render(mesh.DEFAULT_TABLE, BRIDGE, [{"protocol": "tcp", "port": 8080, "address": "172.18.0.2"}],
+                       [{"protocol": "udp", "port": 9090, "target_port": 53,
+                         "backends": ["172.18.0.3", "172.18.0.4"]}], "172.18.0.0/16")
+    nftables.replace(mesh.FAMILY, mesh.DEFAULT_TABLE, body)
+    assert not nftables.differs(mesh.FAMILY, mesh.DEFAULT_TABLE, body)
+    listing = nftables.text(mesh.FAMILY, mesh.DEFAULT_TABLE)
+    assert "numgen inc mod 2 map { 0 : 172.18.0.3 . 53, 1 : 172.18.0.4 . 53 }" in listing
+    assert "tcp dport 8080 dnat to 172.18.0.2" in listing
+
+
+def _net_inode(pid):
+    return os.stat("/proc/%d/ns/net" % pid).st_ino
+
+
+def test_supervisor_runs_restarts_and_stops_a_task_in_its_sandbox(tmp_path):
+    netns.create("job")
+    runner = task.Supervisor(None, str(tmp_path), sys.executable)
+    spec = {"name": "job.1", "service": "job", "netns": "job",
+            "command": [sys.executable, "-c", "import time; time.sleep(600)"]}
+    first = Changes(False)
+    pid = runner.ensure_present(spec, first)
+    assert first.done[-1] == "start task job.1 in job (swarmnet supervisor)"
+    assert _net_inode(pid) == os.stat("/run/netns/job").st_ino     # it runs inside the sandbox
+    assert runner.ensure_present(spec, Changes(False)) == pid       # converged: no change, same process
+
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.time() + 10
+    status = None
+    while time.time() < deadline:
+        status = supervisor.read_json(supervisor.status_path(str(tmp_path), "job.1"))
+        if status and status["pid"] != pid:
+            break
+        time.sleep(0.1)
+    assert status["pid"] != pid and status["restarts"] == 1
+    assert _net_inode(status["pid"]) == os.stat("/run/netns/job").st_ino
+
+    sup = task.supervisor_pid(str(tmp_path))
+    gone = Changes(False)
+    runner.ensure_absent("job.1", gone)
+    assert not os.path.exists("/proc/%d" % status["pid"]) or _zombie(status["pid"])
+    deadline = time.time() + 10
+    while task.supervisor_pid(str(tmp_path)) is not None and time.time() < deadline:
+        time.sleep(0.1)
+    assert task.supervisor_pid(str(tmp_path)) is None and not os.path.exists("/proc/%d/cmdline" % sup) or \
+        _zombie(sup)
+    assert sorted(os.listdir(tmp_path / "tasks")) == []
+
+
+def _zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split()[2] == "Z"
+    except OSError:
+        return True

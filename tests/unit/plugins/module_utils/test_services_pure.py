@@ -1,0 +1,44 @@
+"""Pure helpers of services: stale connections, the mesh table, unit files, the registry."""
+
+from types import SimpleNamespace as T
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import conntrack, mesh, registry, task
+
+SERVICES = [{"vip": "10.10.1.8", "port": None,
+             "backends": [{"address": "10.10.1.5", "weight": 1}, {"address": "10.10.1.6", "weight": 0}]},
+            {"vip": "172.18.0.2", "port": 8080, "backends": [{"address": "10.255.0.5", "weight": 1}]}]
+
+
+def entry(daddr, dport, to):
+    return T(daddr=daddr, dport=dport), T(saddr=to)
+
+
+def test_connections_to_removed_or_quiesced_backends_are_stale():
+    keep = conntrack._keep(SERVICES)
+    assert not conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.5"), keep, set())
+    assert conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.7"), keep, set())     # removed
+    assert conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.6"), keep, set())     # weight 0
+    assert not conntrack.is_stale(*entry("172.18.0.2", 8080, "10.255.0.5"), keep, set())
+    assert not conntrack.is_stale(*entry("10.10.9.9", 80, "10.10.9.9"), keep, set())  # not ours
+    assert conntrack.is_stale(*entry("10.10.1.99", 80, "10.10.1.5"), keep, {"10.10.1.99"})  # VIP gone
+
+
+def test_mesh_single_backend_is_a_plain_dnat_and_egress_masquerades_out_and_hairpin():
+    host_ports = [{"protocol": "tcp", "port": 5432, "target_port": 5432, "backends": ["172.18.0.3"]}]
+    text = mesh.render("t", "br", [], host_ports, "172.18.0.0/16")
+    assert "fib daddr type local tcp dport 5432 dnat to 172.18.0.3:5432" in text
+    assert 'ip saddr 172.18.0.0/16 oifname != "br" masquerade' in text
+    assert 'ip saddr 172.18.0.0/16 oifname "br" ct status dnat masquerade' in text
+    assert text.count("dnat to 172.18.0.3:5432") == 2        # prerouting and output
+
+
+def test_unit_quotes_arguments_for_systemd():
+    unit = task.unit_text({"name": "web.1", "service": "web", "netns": "web.1",
+                           "command": ["sh", "-c", 'echo "$HOME" 100%']})
+    assert "NetworkNamespacePath=/run/netns/web.1" in unit
+    assert 'ExecStart="sh" "-c" "echo \\"$$HOME\\" 100%%"' in unit
+    assert "Restart=always" in unit
+
+
+def test_registry_text_is_sorted_and_stable():
+    assert registry.text([{"name": "b"}, {"name": "a"}]) == registry.text([{"name": "a"}, {"name": "b"}])
