@@ -12,6 +12,10 @@ reaches a live backend.
 
 from __future__ import annotations
 
+import errno
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.netns import NetlinkError
+
 try:
     from pyroute2 import Conntrack
 except ImportError:  # netns.require_pyroute2() reports a missing pyroute2
@@ -43,11 +47,17 @@ def stale(ct, services, gone_vips):
     return [e for e in ct.dump_entries() if is_stale(e.tuple_orig, e.tuple_reply, keep, gone_vips)]
 
 
-def describe(entry):
-    orig, reply = entry.tuple_orig, entry.tuple_reply
-    return "%s -> %s:%s (to %s)" % (orig.saddr, orig.daddr, orig.dport, reply.saddr)
+def describe(entries):
+    """The distinct VIP -> removed backend pairs of the entries, for the change's description."""
+    pairs = sorted({"%s -> %s" % (e.tuple_orig.daddr, e.tuple_reply.saddr) for e in entries})
+    return ", ".join(pairs)
 
 
 def flush(ct, entries):
+    """Delete the entries; one that expired since the dump is already gone, as wanted."""
     for entry in entries:
-        ct.delete(entry)
+        try:
+            ct.delete(entry)
+        except NetlinkError as exc:
+            if exc.code != errno.ENOENT:
+                raise

@@ -193,9 +193,8 @@ def reconcile(module, changes):
     with conntrack.connect() as ct:
         stale = conntrack.stale(ct, services, gone_vips)
         if stale:
-            changes("flush %d tracked connections to removed backends: %s"
-                    % (len(stale), ", ".join(conntrack.describe(e) for e in stale[:5])),
-                    conntrack.flush, ct, stale)
+            changes("flush %d tracked connections to removed backends (%s)"
+                    % (len(stale), conntrack.describe(stale)), conntrack.flush, ct, stale)
     if not changes.check_mode:
         after = nftables.text(family, table)
     elif p["state"] == "absent":
