@@ -10,12 +10,13 @@ through it. The host must forward between its underlay and this bridge.
 
 from __future__ import annotations
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import links, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils import links, netns, sysctl
 
 ALIAS = "swarmnet gateway bridge"
 # Forwarding for egress and published ports; route_localnet lets a published
 # port answer 127.0.0.1 on the host, as Docker sets it on docker_gwbridge.
 SYSCTLS = (("net/ipv4/ip_forward", "1"), ("net/ipv4/conf/{bridge}/route_localnet", "1"))
+# (keys with "/" so a bridge name with a dot stays one path element)
 
 
 class GatewayBridgeError(Exception):
@@ -33,20 +34,6 @@ def summary(observed):
     if observed is None:
         return {}
     return {"name": observed["ifname"], "addresses": observed["addresses"], "up": observed["up"]}
-
-
-def _sysctl_path(key, bridge):
-    return "/proc/sys/" + key.format(bridge=bridge)
-
-
-def _read(path):
-    with open(path) as f:
-        return f.read().strip()
-
-
-def _write(path, value):
-    with open(path, "w") as f:
-        f.write(value)
 
 
 def _create(ipr, name, address):
@@ -79,18 +66,11 @@ def ensure_present(name, address, changes):
                         ipr.addr, "add", index=have["index"], address=addr, prefixlen=int(prefix))
             if not have["up"]:
                 changes("set %s up" % name, ipr.link, "set", index=have["index"], state="up")
-    for key, value in SYSCTLS:
-        path = _sysctl_path(key, name)
+    for template, value in SYSCTLS:
+        key = template.format(bridge=name)
         # In check mode a bridge not yet made has no sysctl directory: it would be set.
-        if not _exists_with(path, value):
-            changes("sysctl %s=%s" % (key.format(bridge=name).replace("/", "."), value), _write, path, value)
-
-
-def _exists_with(path, value):
-    try:
-        return _read(path) == value
-    except OSError:
-        return False
+        if sysctl.read(key) != value:
+            changes("sysctl %s=%s" % (key, value), sysctl.write, key, value)
 
 
 def ensure_absent(name, changes):

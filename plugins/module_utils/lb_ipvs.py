@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import errno
-import os
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils import sysctl
 from ansible_collections.swarmnet.overlay.plugins.module_utils.netns import NetlinkError
 
 try:
@@ -21,7 +21,7 @@ FWD_MASQ = 0          # IP_VS_CONN_F_MASQ; pyroute2's default (3) is direct rout
 SYSCTLS = {"conn_reuse_mode": "0", "expire_nodest_conn": "1", "expire_quiescent_template": "1"}
 # Where services masquerade (the ingress sandbox), nftables must see IPVS connections.
 MASQUERADE_SYSCTLS = {"conntrack": "1"}
-VS_DIR = "/proc/sys/net/ipv4/vs"
+VS_DIR = "net/ipv4/vs/"
 
 
 def available():
@@ -101,19 +101,8 @@ def sysctl_changes(services):
     wanted = dict(SYSCTLS)
     if any(s["masquerade"] for s in services):
         wanted.update(MASQUERADE_SYSCTLS)
-    return {name: value for name, value in wanted.items()
-            if read_proc(os.path.join(VS_DIR, name)) != value}
-
-
-def read_proc(path):
-    with open(path) as f:
-        return f.read().strip()
-
-
-def write_proc(path, value):
-    with open(path, "w") as f:
-        f.write(value)
+    return {name: value for name, value in wanted.items() if sysctl.read(VS_DIR + name) != value}
 
 
 def set_sysctl(name, value):
-    write_proc(os.path.join(VS_DIR, name), value)
+    sysctl.write(VS_DIR + name, value)

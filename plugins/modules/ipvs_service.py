@@ -127,10 +127,10 @@ services:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    conntrack, lb, lb_ipvs, lb_nftables, netns, nftables)
+    conntrack, lb, lb_ipvs, lb_nftables, netns, nftables, sysctl)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
-FORWARD = "/proc/sys/net/ipv4/ip_forward"
+FORWARD = "net/ipv4/ip_forward"
 
 
 def _choose(requested):
@@ -155,8 +155,8 @@ def _nft_table(table, services, balance, changes):
 
 def _forwarding(services, changes):
     """Masqueraded services forward (the ingress sandbox): the namespace must route."""
-    if any(s["masquerade"] for s in services) and lb_ipvs.read_proc(FORWARD) != "1":
-        changes("sysctl net.ipv4.ip_forward=1", lb_ipvs.write_proc, FORWARD, "1")
+    if any(s["masquerade"] for s in services) and sysctl.read(FORWARD) != "1":
+        changes("sysctl %s=1" % FORWARD, sysctl.write, FORWARD, "1")
 
 
 def _ipvs_lines(services):
