@@ -124,21 +124,26 @@ def main():
     if not netns.exists(ns):
         if p["state"] == "absent":
             module.exit_json(changed=False, added=[], removed=[], peers=0)
-        module.fail_json(msg="network %s is not on this host (no namespace %s): "
-                             "apply overlay_network first" % (p["network"], ns))
-    with netns.rtnl(ns) as ipr:
-        device = _vxlan_device(ipr, p["vni"])
-        if device is None:
-            module.fail_json(msg="network %s: no single VXLAN device%s in %s"
-                             % (p["network"], " vx-%s" % p["vni"] if p["vni"] else "", ns))
-        current = peers.read(ipr, device["index"])
+        if not module.check_mode:
+            module.fail_json(msg="network %s is not on this host (no namespace %s): "
+                                 "apply overlay_network first" % (p["network"], ns))
+        # Check mode before the network is made: every peer would be added with it.
+        current = ({}, {})
         changes = peers.diff(current, peers.desired(wanted))
-        added, removed = _render(changes, "add"), _render(changes, "remove")
-        if (added or removed) and not module.check_mode:
-            try:
-                peers.apply(ipr, device["index"], changes)
-            except (peers.PeerError,) + netns.KERNEL_ERRORS as exc:
-                module.fail_json(msg="network %s: %s" % (p["network"], exc))
+    else:
+        with netns.rtnl(ns) as ipr:
+            device = _vxlan_device(ipr, p["vni"])
+            if device is None and not module.check_mode:
+                module.fail_json(msg="network %s: no single VXLAN device%s in %s"
+                                 % (p["network"], " vx-%s" % p["vni"] if p["vni"] else "", ns))
+            current = peers.read(ipr, device["index"]) if device else ({}, {})
+            changes = peers.diff(current, peers.desired(wanted))
+            if any(changes[t][w] for t in changes for w in ("add", "remove")) and not module.check_mode:
+                try:
+                    peers.apply(ipr, device["index"], changes)
+                except (peers.PeerError,) + netns.KERNEL_ERRORS as exc:
+                    module.fail_json(msg="network %s: %s" % (p["network"], exc))
+    added, removed = _render(changes, "add"), _render(changes, "remove")
     before = sorted("%s %s via %s" % (ip, mac, current[1].get(mac)) for ip, mac in current[0].items())
     after = sorted("%s %s via %s" % (x["ip"], x["mac"].lower(), x["vtep"]) for x in wanted)
     module.exit_json(changed=bool(added or removed), added=added, removed=removed,
