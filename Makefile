@@ -63,6 +63,7 @@ bench: setup
 	$(PY) bench/peers.py
 	$(PY) bench/lb_program.py
 	$(PY) bench/throughput.py
+	$(PY) bench/services.py
 
 clean:
 	rm -rf build tests/output

@@ -7,8 +7,8 @@ on h1 to the task on another host:
   VIP        task-a -> the service VIP (DNAT in task-a's namespace, then the same path)
   published  h1's host namespace -> 198.18.0.11:PORT (routing mesh: host DNAT, ingress
              sandbox, masquerade, the ingress overlay)
-each with keep-alive connections and with a new connection per request (NAT decides per
-connection). Runs alternate so each sees the same machine load; prints medians and ratios
+with keep-alive connections (see docs/BENCHMARKS.md for why a connection-per-request
+mode is not here). Runs alternate so each sees the same machine load; prints medians and ratios
 to direct. The backend is a small asyncio HTTP responder, so the network path, not the
 server, sets the pace as far as two cores allow. Removes the service afterwards.
 Run as root: python3 bench/services.py [--runs N] [--seconds S]
@@ -32,12 +32,9 @@ REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r
 async def serve(reader, writer):
     try:
         while True:
-            head = await reader.readuntil(b"\r\n\r\n")
+            await reader.readuntil(b"\r\n\r\n")
             writer.write(REPLY)
-            if b"connection: close" in head.lower():
-                break
             await writer.drain()
-        await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
         pass
     writer.close()
@@ -77,9 +74,8 @@ def registry():
     return {s["name"]: s for s in json.loads(out)}
 
 
-def wrk(argv, url, seconds, close, script):
-    headers = ["-H", "Connection: close"] if close else []
-    out = subprocess.run(argv + ["wrk", "-t", "1", "-c", "8", "-d", "%ds" % seconds, "-s", script] + headers + [url],
+def wrk(argv, url, seconds, script):
+    out = subprocess.run(argv + ["wrk", "-t", "1", "-c", "8", "-d", "%ds" % seconds, "-s", script, url],
                          capture_output=True, text=True, check=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
     result["rps"] = result["requests"] / result["seconds"]
@@ -110,12 +106,12 @@ def main():
             "VIP (task-a -> VIP)": (in_host("h1", [], "task-a"), "http://%s/" % bench["vips"]["frontend"]),
             "published (h1 -> 198.18.0.11:%d)" % PORT: (in_host("h1", []), "http://198.18.0.11:%d/" % PORT),
         }
-        results = {(name, close): [] for name in paths for close in (False, True)}
-        wrk(paths["direct (task-a -> task)"][0], paths["direct (task-a -> task)"][1], 1, False, script)  # warm up
+        results = {name: [] for name in paths}
+        wrk(paths["direct (task-a -> task)"][0], paths["direct (task-a -> task)"][1], 1, script)  # warm up
         for _run in range(args.runs):
-            for (name, close), runs in results.items():
+            for name, runs in results.items():
                 argv, url = paths[name]
-                runs.append(wrk(argv, url, args.seconds, close, script))
+                runs.append(wrk(argv, url, args.seconds, script))
     finally:
         os.unlink(script)
         converge([])
@@ -123,17 +119,14 @@ def main():
                         "site.yml"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     print("wrk, 1 thread, 8 connections, %d runs of %d s each, alternating; backend: one task on h2" %
           (args.runs, args.seconds))
-    print("| path | connections | median req/s | p50 ms | p99 ms | errors | ratio to direct |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for close in (False, True):
-        base = statistics.median(r["rps"] for r in results[("direct (task-a -> task)", close)])
-        for name in paths:
-            runs = results[(name, close)]
-            rps = statistics.median(r["rps"] for r in runs)
-            print("| %s | %s | %.0f | %.2f | %.2f | %d | %.2f |" % (
-                name, "new per request" if close else "keep-alive", rps,
-                statistics.median(r["p50_ms"] for r in runs), statistics.median(r["p99_ms"] for r in runs),
-                sum(r["errors"] for r in runs), rps / base))
+    print("| path | median req/s | p50 ms | p99 ms | errors | ratio to direct |")
+    print("|---|---:|---:|---:|---:|---:|")
+    base = statistics.median(r["rps"] for r in results["direct (task-a -> task)"])
+    for name, runs in results.items():
+        rps = statistics.median(r["rps"] for r in runs)
+        print("| %s | %.0f | %.2f | %.2f | %d | %.2f |" % (
+            name, rps, statistics.median(r["p50_ms"] for r in runs), statistics.median(r["p99_ms"] for r in runs),
+            sum(r["errors"] for r in runs), rps / base))
 
 
 if __name__ == "__main__":
