@@ -469,8 +469,9 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
             "networks": [_network_view(present[n], mtus[n], addr) for n in my_nets],
             "sandboxes": [],
             "peers": {},
-            "lb": [],
-            "lb_drain": [],
+            "lb": [],           # what every sandbox balances, in full
+            "lb_drain": [],     # before tasks stop: only tasks that stay and already run
+            "lb_fill": [],      # after tasks start: the sandboxes lb_drain left short
             "tasks": [],
         }
         gw_local = {sb: str(ip) for (h, sb), ip in gw_ips.items() if h == host}
@@ -491,9 +492,13 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
             ingress_address = gw_local.get(sandbox) if sandbox == naming.INGRESS_SBOX else None
             desired["lb"].append({"sandbox": sandbox, "services": service_plan.balancing(
                 registered, {e["network"] for e in mine}, ingress_address, ingress)})
+            drained = None
             if (host, sandbox) in live_sandboxes:
-                desired["lb_drain"].append({"sandbox": sandbox, "services": service_plan.balancing(
-                    draining, {e["network"] for e in mine}, ingress_address, ingress)})
+                drained = {"sandbox": sandbox, "services": service_plan.balancing(
+                    draining, {e["network"] for e in mine}, ingress_address, ingress)}
+                desired["lb_drain"].append(drained)
+            if drained != desired["lb"][-1]:    # what the drain did not already program
+                desired["lb_fill"].append(desired["lb"][-1])
         for net in my_nets:
             desired["peers"][net] = sorted(
                 ({"ip": e["ip"], "mac": e["mac"],

@@ -182,3 +182,7 @@ def test_scale_down_drains_leaving_backends_before_tasks_stop():
     drained = [len(s["backends"]) for h in up.values() for e in h["lb_drain"] for s in e["services"]]
     full = [len(s["backends"]) for h in up.values() for e in h["lb"] for s in e["services"]]
     assert set(drained) == {3} and set(full) == {5} and web1["name"] == "web.1"
+    # Converged: the drain programs everything, nothing is left to fill.
+    steady = plan.build(NETS, HOSTS, reported, "h1", services=[WEB])["hosts"]
+    assert all(h["lb_fill"] == [] for h in steady.values())
+    assert all(e in h["lb"] for h in up.values() for e in h["lb_fill"])
