@@ -1,0 +1,222 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The swarmnet resolver: service discovery at 127.0.0.11:53 (UDP and TCP) inside every sandbox.
+
+One process per host, in the host's network namespace, holding a listening socket
+pair inside each sandbox (made there with setns, as Docker's embedded DNS does), so
+it knows which sandbox asks and answers from that sandbox's view (dns_records).
+Names that are not the cluster's go to the upstream resolvers over UDP, over TCP
+when the answer is truncated, and an upstream that does not answer in time gives
+SERVFAIL. Its records are STATE_DIR/dns.json; SIGHUP re-reads them at once (new
+sandboxes get sockets, gone ones lose them); after a restart it serves from them.
+
+This file is also the program (`python dns_server.py STATE_DIR`); it needs dnslib.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import json
+import os
+import random
+import selectors
+import signal
+import socket
+import struct
+import sys
+import threading
+
+try:
+    from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records
+except ImportError:  # run as a program, next to a copy of dns_records.py
+    import dns_records  # pylint: disable=import-error
+
+try:
+    from dnslib import RCODE, DNSRecord
+except ImportError:  # the svc_dns module reports a missing dnslib
+    DNSRecord = None
+
+ADDRESS = "127.0.0.11"
+PORT = 53
+CONFIG = "dns.json"
+CLONE_NEWNET = 0x40000000
+DEFAULT_TIMEOUT = 2.0
+
+
+def config_path(state_dir):
+    return os.path.join(state_dir, CONFIG)
+
+
+def load(state_dir):
+    """The records file, or an empty configuration."""
+    try:
+        with open(config_path(state_dir)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _setns(path):
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, "setns %s: %s" % (path, os.strerror(err)))
+    finally:
+        os.close(fd)
+
+
+def listen_in(netns, address=ADDRESS, port=PORT):
+    """A UDP and a TCP socket bound inside the sandbox; the calling thread comes back home."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        _setns("/run/netns/" + netns)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            udp.bind((address, port))
+            tcp.bind((address, port))
+            tcp.listen(64)
+        except OSError:
+            udp.close()
+            tcp.close()
+            raise
+    finally:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.setns(home, CLONE_NEWNET)
+        os.close(home)
+    return udp, tcp
+
+
+class Upstreams:
+    """Forwarding of names that are not the cluster's."""
+
+    def __init__(self, servers, timeout):
+        self.servers, self.timeout = servers, timeout
+
+    def ask(self, query):
+        """The upstream's reply bytes, or a SERVFAIL for `query` when none answers in time."""
+        request = DNSRecord.parse(query)
+        for server in self.servers:
+            try:
+                reply = request.send(server, 53, timeout=self.timeout)
+                if DNSRecord.parse(reply).header.tc:
+                    reply = request.send(server, 53, tcp=True, timeout=self.timeout)
+                return reply
+            except (OSError, ValueError):
+                continue
+        failed = request.reply()
+        failed.header.rcode = RCODE.SERVFAIL
+        return failed.pack()
+
+
+class Resolver:
+    def __init__(self, state_dir, address=ADDRESS, port=PORT):
+        self.state_dir, self.address, self.port = state_dir, address, port
+        self.selector = selectors.DefaultSelector()
+        self.sockets = {}        # sandbox -> (udp, tcp)
+        self.views = {}
+        self.upstreams = Upstreams([], DEFAULT_TIMEOUT)
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=16)
+        self.rng = random.Random()
+
+    def reload(self):
+        config = load(self.state_dir)
+        sandboxes = config.get("sandboxes") or {}
+        services = config.get("services") or []
+        ttl = int(config.get("ttl") or dns_records.DEFAULT_TTL)
+        self.views = {name: dns_records.View(services, networks, config.get("domain"), ttl)
+                      for name, networks in sandboxes.items()}
+        self.upstreams = Upstreams(config.get("upstreams") or [], float(config.get("timeout") or DEFAULT_TIMEOUT))
+        for name in sorted(set(self.sockets) - set(sandboxes)):
+            for sock in self.sockets.pop(name):
+                self.selector.unregister(sock)
+                sock.close()
+        for name in sorted(set(sandboxes) - set(self.sockets)):
+            if not os.path.exists("/run/netns/" + name):
+                continue            # not made yet: the next reload opens it
+            udp, tcp = listen_in(name, self.address, self.port)
+            self.sockets[name] = (udp, tcp)
+            self.selector.register(udp, selectors.EVENT_READ, (name, "udp"))
+            self.selector.register(tcp, selectors.EVENT_READ, (name, "tcp"))
+
+    def reply(self, sandbox, query):
+        """Reply bytes; forwards what is not the cluster's (blocking: call it off the main loop)."""
+        request = _parse(query)
+        if request is None:
+            return None
+        view = self.views.get(sandbox)
+        local = dns_records.answer(view, request, self.rng.shuffle) if view is not None else None
+        if local is not None:
+            return local.pack()
+        return self.upstreams.ask(query)
+
+    def _udp(self, sock, sandbox, query, client):
+        reply = self.reply(sandbox, query)
+        if reply is not None:
+            sock.sendto(reply, client)
+
+    def _tcp(self, conn, sandbox):
+        with conn:
+            conn.settimeout(5)
+            try:
+                while True:
+                    head = conn.recv(2, socket.MSG_WAITALL)
+                    if len(head) < 2:
+                        return
+                    query = conn.recv(struct.unpack("!H", head)[0], socket.MSG_WAITALL)
+                    reply = self.reply(sandbox, query)
+                    if reply is None:
+                        return
+                    conn.sendall(struct.pack("!H", len(reply)) + reply)
+            except OSError:
+                return
+
+    def serve(self, stop, reload):
+        self.reload()
+        while not stop.is_set():
+            if reload.is_set():
+                reload.clear()
+                self.reload()
+            for key, _events in self.selector.select(timeout=0.5):
+                sandbox, kind = key.data
+                if kind == "udp":
+                    query, client = key.fileobj.recvfrom(4096)
+                    view = self.views.get(sandbox)
+                    request = _parse(query)
+                    local = dns_records.answer(view, request, self.rng.shuffle) \
+                        if view is not None and request is not None else None
+                    if local is not None:       # answered on the loop: no thread for local names
+                        key.fileobj.sendto(local.pack(), client)
+                    elif request is not None:
+                        self.pool.submit(self._udp, key.fileobj, sandbox, query, client)
+                else:
+                    conn, _peer = key.fileobj.accept()
+                    threading.Thread(target=self._tcp, args=(conn, sandbox), daemon=True).start()
+        for pair in self.sockets.values():
+            for sock in pair:
+                sock.close()
+        self.pool.shutdown(wait=False)
+
+
+def _parse(query):
+    try:
+        return DNSRecord.parse(query)
+    except Exception:  # pylint: disable=broad-except  # dnslib raises several kinds on garbage
+        return None
+
+
+def main(state_dir):
+    stop, reload = threading.Event(), threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: reload.set())
+    Resolver(state_dir).serve(stop, reload)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
