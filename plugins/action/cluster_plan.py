@@ -9,7 +9,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.swarmnet.overlay.plugins.module_utils import plan
 
 LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses", "tasks", "services")
-ARGS = frozenset(("networks", "services", "gwbridge_subnet", "hosts", "live_var", "live_results"))
+ARGS = frozenset(("networks", "services", "gwbridge_subnet", "dns", "hosts", "live_var", "live_results"))
 
 
 def _plain(value):
@@ -56,7 +56,8 @@ class ActionModule(ActionBase):
             planned = plan.build(_plain(args.get("networks") or []), _plain(hosts), reported, source,
                                  services=_plain(args.get("services") or []),
                                  groups=_plain(task_vars.get("groups") or {}),
-                                 gwbridge_subnet=args.get("gwbridge_subnet") or plan.DEFAULT_GWBRIDGE_SUBNET)
+                                 gwbridge_subnet=args.get("gwbridge_subnet") or plan.DEFAULT_GWBRIDGE_SUBNET,
+                                 dns=_plain(args.get("dns") or {}))
         except plan.PlanError as exc:
             return dict(result, failed=True, errors=exc.errors,
                         msg="swarmnet inventory refused, no host changed:\n- " + "\n- ".join(exc.errors))

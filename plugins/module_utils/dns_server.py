@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import ctypes
+import hashlib
 import json
 import os
 import random
@@ -41,6 +42,7 @@ except ImportError:  # the svc_dns module reports a missing dnslib
 ADDRESS = "127.0.0.11"
 PORT = 53
 CONFIG = "dns.json"
+LOADED = "dns.loaded"        # the digest of the records the resolver serves now
 CLONE_NEWNET = 0x40000000
 DEFAULT_TIMEOUT = 2.0
 
@@ -49,13 +51,22 @@ def config_path(state_dir):
     return os.path.join(state_dir, CONFIG)
 
 
+def digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def load(state_dir):
-    """The records file, or an empty configuration."""
+    """(configuration, its digest); an empty configuration when the file is missing or broken."""
     try:
         with open(config_path(state_dir)) as f:
-            return json.load(f)
+            text = f.read()
+        return json.loads(text), digest(text)
     except (OSError, ValueError):
-        return {}
+        return {}, None
+
+
+def loaded_path(state_dir):
+    return os.path.join(state_dir, LOADED)
 
 
 def _setns(path):
@@ -125,7 +136,7 @@ class Resolver:
         self.rng = random.Random()
 
     def reload(self):
-        config = load(self.state_dir)
+        config, served = load(self.state_dir)
         sandboxes = config.get("sandboxes") or {}
         services = config.get("services") or []
         ttl = int(config.get("ttl") or dns_records.DEFAULT_TTL)
@@ -139,10 +150,17 @@ class Resolver:
         for name in sorted(set(sandboxes) - set(self.sockets)):
             if not os.path.exists("/run/netns/" + name):
                 continue            # not made yet: the next reload opens it
-            udp, tcp = listen_in(name, self.address, self.port)
+            try:
+                udp, tcp = listen_in(name, self.address, self.port)
+            except OSError as exc:      # one sandbox's trouble must not take the others down
+                sys.stderr.write("sandbox %s: %s\n" % (name, exc))
+                sys.stderr.flush()
+                continue
             self.sockets[name] = (udp, tcp)
             self.selector.register(udp, selectors.EVENT_READ, (name, "udp"))
             self.selector.register(tcp, selectors.EVENT_READ, (name, "tcp"))
+        with open(loaded_path(self.state_dir), "w") as f:     # svc_dns waits for this
+            f.write(served or "")
 
     def reply(self, sandbox, query):
         """Reply bytes; forwards what is not the cluster's (blocking: call it off the main loop)."""
@@ -182,7 +200,7 @@ class Resolver:
             if reload.is_set():
                 reload.clear()
                 self.reload()
-            for key, _events in self.selector.select(timeout=0.5):
+            for key, _events in self.selector.select(timeout=0.1):
                 sandbox, kind = key.data
                 if kind == "udp":
                     query, client = key.fileobj.recvfrom(4096)

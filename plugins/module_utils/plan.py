@@ -413,8 +413,27 @@ def _allocate_gwbridge(sandboxes, subnet, reported, errors):
     return result
 
 
+def _validate_dns(dns, source, errors):
+    """swarmnet_dns: {domain?, ttl?, timeout?, upstreams?}; checked here, before any change."""
+    if not isinstance(dns, dict):
+        errors.add(source, "swarmnet_dns", dns, "must be a mapping {domain, ttl, upstreams}")
+        return
+    domain = dns.get("domain")
+    if domain is not None and (not isinstance(domain, str) or not all(
+            service_plan.SERVICE_RE.match(label) for label in domain.split("."))):
+        errors.add(source, "swarmnet_dns.domain", domain, "must be DNS labels joined by dots (e.g. swarm.internal)")
+    _bounded(errors, source, "swarmnet_dns.ttl", dns.get("ttl"), 0, 86400, "TTL must be 0-86400 seconds")
+    timeout = dns.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not 0 < timeout <= 30):
+        errors.add(source, "swarmnet_dns.timeout", timeout, "must be more than 0 and at most 30 seconds")
+    for i, address in enumerate(dns.get("upstreams") or []):
+        if _address_or_none(address) is None:
+            errors.add(source, "swarmnet_dns.upstreams[%d]" % i, address, "not an IPv4 address")
+
+
 def build(networks, hosts, reported=None, source=None, services=None, groups=None,
-          gwbridge_subnet=DEFAULT_GWBRIDGE_SUBNET):
+          gwbridge_subnet=DEFAULT_GWBRIDGE_SUBNET, dns=None):
     """Return {'hosts': {host: desired state}} or raise PlanError listing every problem."""
     reported = reported or {}
     hosts = hosts or {}
@@ -426,6 +445,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
     _allocate_vnis(nets, reported, source, errors)
     ingress = next((n for n, v in nets.items() if v["ingress"] and v["state"] == "present"), None)
     svcs = service_plan.validate(services or [], nets, ingress, set(hosts), groups or {}, source, errors)
+    _validate_dns(dns or {}, source, errors)
     attachments, sandboxes = _validate_hosts(hosts, nets, reported, errors)
     attachments += _add_task_sandboxes(svcs, sandboxes, ingress, errors)
     if ingress is not None and service_plan.ingress_ports(svcs):
@@ -520,6 +540,11 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
             "egress_subnet": str(gw_subnet) if gw_local else None,
         }
         desired["services"] = registered
+        # Service discovery: every sandbox but the ingress one, with the networks it can resolve on.
+        desired["dns"] = {"sandboxes": {
+            sb["name"]: sorted(ep["network"] for ep in sb["endpoints"]
+                               if ep["network"] not in (naming.GWBRIDGE_NETWORK, ingress))
+            for sb in desired["sandboxes"] if sb["name"] != naming.INGRESS_SBOX}}
         live_host = reported.get(host) or {}
         desired["absent_networks"] = sorted(
             {n.get("name") for n in live_host.get("networks") or []} - set(my_nets) - {None})

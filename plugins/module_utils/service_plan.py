@@ -185,6 +185,9 @@ def validate(services, nets, ingress, cluster_hosts, groups, source, errors):
         if name in names:
             errors.add(source, key + ".name", name, "service declared twice (also %s)" % names[name])
             continue
+        if name.startswith("swarmnet"):
+            errors.add(source, key + ".name", name, "names starting with swarmnet are the collection's own")
+            continue
         names[name] = key
         if svc.get("state", "present") == "absent":
             continue

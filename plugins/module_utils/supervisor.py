@@ -4,8 +4,9 @@
 """The fallback task supervisor, for hosts where systemd is not PID 1.
 
 This file is also the program itself: service_task writes its source to the host
-and starts it once (it needs nothing but the Python standard library and nsenter).
-It keeps every task spec in STATE_DIR/tasks/*.json running in its sandbox,
+and starts it once (it needs nothing but the Python standard library and iproute2).
+It keeps every task spec in STATE_DIR/tasks/*.json running in its sandbox
+(or in the host namespace when the spec names none),
 restarts a task that exits (with a back-off for tasks that exit at once), stops
 tasks whose spec is removed or changed, and writes each task's pid to
 STATE_DIR/tasks/NAME.status. SIGHUP re-reads the specs at once; SIGTERM stops
@@ -86,8 +87,11 @@ class Task:
     def __init__(self, state_dir, spec, restarts=0):
         self.spec, self.digest, self.restarts = spec, spec_digest(spec), restarts
         log = open(os.path.join(tasks_dir(state_dir), spec["name"] + ".log"), "ab")
+        # `ip netns exec` also binds /etc/netns/NETNS/resolv.conf over /etc/resolv.conf (service
+        # discovery); a spec without netns runs in the host namespace (the resolver itself).
+        enter = ["ip", "netns", "exec", spec["netns"]] if spec.get("netns") else []
         self.proc = subprocess.Popen(
-            ["nsenter", "--net=/run/netns/" + spec["netns"], "--"] + spec["command"],
+            enter + spec["command"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd="/", close_fds=True, start_new_session=True)
         log.close()

@@ -22,6 +22,7 @@ UNIT_DIR = "/etc/systemd/system"
 UNIT_PREFIX = "swarmnet-task-"
 SUPERVISOR_PROGRAM = "/opt/swarmnet/libexec/swarmnet-supervisor"
 START_TIMEOUT = 15.0
+RESERVED_PREFIX = "swarmnet"     # the collection's own supervised processes (the resolver)
 
 
 class TaskError(Exception):
@@ -38,7 +39,8 @@ def unit_name(name):
 
 
 def installed(state_dir=DEFAULT_STATE_DIR):
-    """Names of the tasks this host supervises, by either supervisor."""
+    """Names of the service tasks this host supervises, by either supervisor (the collection's
+    own processes, named swarmnet-*, are not tasks of a service)."""
     names = set()
     if os.path.isdir(UNIT_DIR):
         names.update(f[len(UNIT_PREFIX):-len(".service")] for f in os.listdir(UNIT_DIR)
@@ -46,7 +48,7 @@ def installed(state_dir=DEFAULT_STATE_DIR):
     tasks = supervisor.tasks_dir(state_dir)
     if os.path.isdir(tasks):
         names.update(f[:-5] for f in os.listdir(tasks) if f.endswith(".json"))
-    return sorted(names)
+    return sorted(n for n in names if not n.startswith(RESERVED_PREFIX))
 
 
 def _read(path):
@@ -74,21 +76,28 @@ def _exec_quote(arg):
 
 
 def unit_text(spec):
-    return "\n".join([
-        "# Managed by swarmnet.overlay (service_task): do not edit.",
-        "[Unit]",
-        "Description=swarmnet task %s of service %s" % (spec["name"], spec["service"]),
-        "After=network.target",
-        "",
-        "[Service]",
-        "NetworkNamespacePath=/run/netns/%s" % spec["netns"],
-        "ExecStart=" + " ".join(_exec_quote(a) for a in spec["command"]),
-        "Restart=always",
-        "RestartSec=1",
-        "",
-        "[Install]",
-        "WantedBy=multi-user.target",
-        ""])
+    sandbox = []
+    if spec.get("netns"):
+        # The sandbox's network, and its resolver configuration as `ip netns exec` binds it.
+        sandbox = ["NetworkNamespacePath=/run/netns/%s" % spec["netns"],
+                   "BindReadOnlyPaths=-/etc/netns/%s/resolv.conf:/etc/resolv.conf" % spec["netns"]]
+    program = ["# program %s" % spec["program"]] if spec.get("program") else []
+    return "\n".join(
+        ["# Managed by swarmnet.overlay (service_task): do not edit."]
+        + program
+        + ["[Unit]",
+           "Description=swarmnet task %s of service %s" % (spec["name"], spec["service"]),
+           "After=network.target",
+           "",
+           "[Service]"]
+        + sandbox
+        + ["ExecStart=" + " ".join(_exec_quote(a) for a in spec["command"]),
+           "Restart=always",
+           "RestartSec=1",
+           "",
+           "[Install]",
+           "WantedBy=multi-user.target",
+           ""])
 
 
 class Systemd:
@@ -230,7 +239,8 @@ class Supervisor:
         running = supervisor_pid(self.state_dir) is not None
         if running and status and status.get("digest") == digest:
             return status["pid"]
-        changes("start task %s in %s (swarmnet supervisor)" % (spec["name"], spec["netns"]), self._wake)
+        changes("start task %s in %s (swarmnet supervisor)" % (spec["name"], spec.get("netns") or "the host namespace"),
+                self._wake)
         if changes.check_mode:
             return None
         return self._wait(spec["name"], lambda s: bool(s) and s.get("digest") == digest)["pid"]

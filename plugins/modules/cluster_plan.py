@@ -41,6 +41,10 @@ options:
     description: Subnet of each host's gateway bridge (host-local, the same on every host).
     type: str
     default: 172.18.0.0/16
+  dns:
+    description: Service discovery settings (C(domain), C(ttl), C(upstreams)), validated here.
+    type: dict
+    default: {}
   hosts:
     description: Hosts of the cluster, including hosts outside the play (C(--limit)), which stay peers. Default is every host of the play.
     type: list

@@ -16,7 +16,8 @@ description:
     plus a mount and a UTS namespace of its own, kept alive by bind mounts under
     C(/run/swarmnet-lab). Inside the mount namespace the host has its own C(/sys) (so facts
     describe the host), its own C(/run/netns) (so namespaces created "on" a host belong to it) and
-    its own C(/var/lib/swarmnet) (task specs, the task supervisor's pid, the service registry).
+    its own C(/var/lib/swarmnet) (task specs, the task supervisor's pid, the service registry, DNS
+    records) and its own C(/etc/netns) (its sandboxes' resolv.conf).
   - The connection plugin M(swarmnet.overlay.netns) enters all three namespaces.
   - Removing the hosts stops each host's task supervisor (by its pid file; it stops its tasks) and
     removes everything created on them, because their namespaces go with them.
@@ -94,6 +95,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils import netns, sup
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 LAB_DIR = "/run/swarmnet-lab"
+ETC_NETNS = "/etc/netns"
 
 
 def _is_mounted(path):
@@ -118,13 +120,15 @@ def _host_namespaces(name, ns):
     for path in (mnt, uts):
         open(path, "a").close()
     os.makedirs(netns.NETNS_DIR, exist_ok=True)
-    state = os.path.join(LAB_DIR, ns + ".state")
-    os.makedirs(state, exist_ok=True)
-    os.makedirs(task.DEFAULT_STATE_DIR, exist_ok=True)
-    # Each host has its own /sys, /run/netns and state directory (task specs, the registry).
+    state, etc_netns = os.path.join(LAB_DIR, ns + ".state"), os.path.join(LAB_DIR, ns + ".etc-netns")
+    for path in (state, etc_netns, task.DEFAULT_STATE_DIR, ETC_NETNS):
+        os.makedirs(path, exist_ok=True)
+    # Each host has its own /sys, /run/netns, state directory (task specs, the registry, DNS
+    # records) and /etc/netns (its sandboxes' resolv.conf).
     setup = ("hostname %s && mount -t sysfs sysfs /sys && "
              "mount -t tmpfs -o mode=0755 swarmnet-lab /run/netns && "
-             "mount --bind %s %s" % (name, state, task.DEFAULT_STATE_DIR))
+             "mount --bind %s %s && mount --bind %s %s"
+             % (name, state, task.DEFAULT_STATE_DIR, etc_netns, ETC_NETNS))
     _run("nsenter", "--net=/run/netns/" + ns, "unshare", "--mount=" + mnt, "--uts=" + uts,
          "--propagation", "slave", "sh", "-c", setup)
 
@@ -187,8 +191,9 @@ def absent(p, changes):
         state = os.path.join(LAB_DIR, h["netns"] + ".state")
         if task.supervisor_pid(state) is not None:
             changes("stop the task supervisor of %s" % h["name"], _stop_supervisor, state)
-        if os.path.isdir(state):
-            changes("remove %s" % state, shutil.rmtree, state)
+        for private in (state, os.path.join(LAB_DIR, h["netns"] + ".etc-netns")):
+            if os.path.isdir(private):
+                changes("remove %s" % private, shutil.rmtree, private)
         for suffix in (".mnt", ".uts"):
             path = os.path.join(LAB_DIR, h["netns"] + suffix)
             if _is_mounted(path):

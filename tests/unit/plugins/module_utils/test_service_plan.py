@@ -186,3 +186,22 @@ def test_scale_down_drains_leaving_backends_before_tasks_stop():
     steady = plan.build(NETS, HOSTS, reported, "h1", services=[WEB])["hosts"]
     assert all(h["lb_fill"] == [] for h in steady.values())
     assert all(e in h["lb"] for h in up.values() for e in h["lb_fill"])
+
+
+def test_every_sandbox_but_the_ingress_one_resolves_on_its_networks():
+    result = build([WEB, DB])
+    for host in result.values():
+        assert "swarmnet_ingress_sbox" not in host["dns"]["sandboxes"]
+        for name, networks in host["dns"]["sandboxes"].items():
+            assert networks == (["front"] if name.startswith("web.") else ["back"])
+
+
+def test_bad_dns_settings_are_refused_before_any_change():
+    with pytest.raises(PlanError) as exc:
+        plan.build(NETS, HOSTS, None, "h1", services=[WEB],
+                   dns={"domain": "Bad_Domain", "ttl": -1, "upstreams": ["nope"], "timeout": 0})
+    assert exc.value.errors == [
+        "host h1: swarmnet_dns.domain='Bad_Domain': must be DNS labels joined by dots (e.g. swarm.internal)",
+        "host h1: swarmnet_dns.ttl=-1: TTL must be 0-86400 seconds",
+        "host h1: swarmnet_dns.timeout=0: must be more than 0 and at most 30 seconds",
+        "host h1: swarmnet_dns.upstreams[0]='nope': not an IPv4 address"]
