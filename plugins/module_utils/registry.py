@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils import files
+
 FILENAME = "services.json"
 
 
@@ -24,11 +26,7 @@ def text(services):
 
 
 def read_text(state_dir):
-    try:
-        with open(path(state_dir)) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
+    return files.read(path(state_dir)) or ""
 
 
 def read(state_dir):
@@ -41,8 +39,4 @@ def read(state_dir):
 
 
 def write(state_dir, body):
-    os.makedirs(state_dir, exist_ok=True)
-    tmp = path(state_dir) + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(body)
-    os.replace(tmp, path(state_dir))
+    files.write(path(state_dir), body)

@@ -20,7 +20,7 @@ import shutil
 import signal
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records, dns_server
+from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records, dns_server, files
 
 PROGRAM_DIR = "/opt/swarmnet/libexec/swarmnet_dns"
 TASK_NAME = "swarmnet-dns"
@@ -34,9 +34,9 @@ def program_files():
             os.path.join(PROGRAM_DIR, "dns_records.py"): inspect.getsource(dns_records)}
 
 
-def task_spec(python, state_dir, files):
+def task_spec(python, state_dir, sources):
     """The resolver as a supervised task; its digest follows the program, so a new one restarts it."""
-    digest = hashlib.sha256("".join(files[p] for p in sorted(files)).encode()).hexdigest()[:12]
+    digest = hashlib.sha256("".join(sources[p] for p in sorted(sources)).encode()).hexdigest()[:12]
     return {"name": TASK_NAME, "service": "swarmnet", "netns": None, "program": digest,
             "command": [python, os.path.join(PROGRAM_DIR, "dns_server.py"), state_dir]}
 
@@ -69,25 +69,9 @@ def host_upstreams(path="/etc/resolv.conf"):
     return found
 
 
-def read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
-def write(path, text, mode=0o644):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".swarmnet-tmp"
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def ours(sandbox):
     """Whether /etc/netns/SANDBOX/resolv.conf is the collection's."""
-    text = read(os.path.join(NETNS_ETC, sandbox, "resolv.conf"))
+    text = files.read(os.path.join(NETNS_ETC, sandbox, "resolv.conf"))
     return text is not None and text.startswith(MARK)
 
 
@@ -104,12 +88,12 @@ def remove_resolv_conf(sandbox):
         os.rmdir(directory)
 
 
-def ensure_files(files, changes):
+def ensure_files(wanted, changes):
     """Write each file whose content differs; returns whether any was written."""
     written = False
-    for path, text in sorted(files.items()):
-        if read(path) != text:
-            changes("write %s" % path, write, path, text)
+    for path, text in sorted(wanted.items()):
+        if files.read(path) != text:
+            changes("write %s" % path, files.write, path, text)
             written = True
     return written
 
@@ -131,7 +115,7 @@ def wait_served(state_dir, text, timeout=10.0):
     """Until the resolver serves exactly `text` (it writes the digest it loaded)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if read(dns_server.loaded_path(state_dir)) == dns_server.digest(text):
+        if files.read(dns_server.loaded_path(state_dir)) == dns_server.digest(text):
             return True
         time.sleep(0.05)
     return False

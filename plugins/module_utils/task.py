@@ -15,7 +15,7 @@ import os
 import signal
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import supervisor
+from ansible_collections.swarmnet.overlay.plugins.module_utils import files, supervisor
 
 DEFAULT_STATE_DIR = "/var/lib/swarmnet"
 UNIT_DIR = "/etc/systemd/system"
@@ -49,22 +49,6 @@ def installed(state_dir=DEFAULT_STATE_DIR):
     if os.path.isdir(tasks):
         names.update(f[:-5] for f in os.listdir(tasks) if f.endswith(".json"))
     return sorted(n for n in names if not n.startswith(RESERVED_PREFIX))
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
-def _write(path, text, mode=0o644):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".swarmnet-tmp"
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 # ---- systemd -----------------------------------------------------------------
@@ -118,7 +102,7 @@ class Systemd:
             raise TaskError("systemctl %s: %s" % (" ".join(args), err or out))
 
     def describe(self, name):
-        return _read(os.path.join(UNIT_DIR, unit_name(name))) or ""
+        return files.read(os.path.join(UNIT_DIR, unit_name(name))) or ""
 
     @staticmethod
     def render(spec):
@@ -127,9 +111,9 @@ class Systemd:
     def ensure_present(self, spec, changes):
         path, unit = os.path.join(UNIT_DIR, unit_name(spec["name"])), unit_name(spec["name"])
         text = unit_text(spec)
-        rewritten = _read(path) != text
+        rewritten = files.read(path) != text
         if rewritten:
-            changes("write %s" % path, _write, path, text)
+            changes("write %s" % path, files.write, path, text)
             changes("systemctl daemon-reload", self._checked, "daemon-reload")
         if self._systemctl("is-enabled", "--quiet", unit)[0] != 0:
             changes("enable %s" % unit, self._checked, "enable", unit)
@@ -183,7 +167,7 @@ class Supervisor:
         return os.path.join(supervisor.tasks_dir(self.state_dir), name + ".json")
 
     def describe(self, name):
-        return _read(self._spec_path(name)) or ""
+        return files.read(self._spec_path(name)) or ""
 
     @staticmethod
     def render(spec):
@@ -191,8 +175,8 @@ class Supervisor:
 
     def _start(self):
         source = inspect.getsource(supervisor)
-        if _read(SUPERVISOR_PROGRAM) != source:
-            _write(SUPERVISOR_PROGRAM, source, 0o755)
+        if files.read(SUPERVISOR_PROGRAM) != source:
+            files.write(SUPERVISOR_PROGRAM, source, 0o755)
         os.makedirs(supervisor.tasks_dir(self.state_dir), exist_ok=True)
         pid = os.fork()
         if pid == 0:       # detach: the supervisor must outlive this module run
@@ -233,8 +217,8 @@ class Supervisor:
     def ensure_present(self, spec, changes):
         digest = supervisor.spec_digest(spec)
         path = self._spec_path(spec["name"])
-        if _read(path) != supervisor.spec_text(spec):
-            changes("write %s" % path, _write, path, supervisor.spec_text(spec))
+        if files.read(path) != supervisor.spec_text(spec):
+            changes("write %s" % path, files.write, path, supervisor.spec_text(spec))
         status = supervisor.read_json(supervisor.status_path(self.state_dir, spec["name"]))
         running = supervisor_pid(self.state_dir) is not None
         if running and status and status.get("digest") == digest:

@@ -100,7 +100,7 @@ import re
 import sys
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records, dns_server, resolver, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records, dns_server, files, resolver, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 DOMAIN_RE = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -157,7 +157,7 @@ def main():
     p = module.params
     upstreams = p["upstreams"] if p["upstreams"] is not None else resolver.host_upstreams()
     config_path = dns_server.config_path(p["state_dir"])
-    before = resolver.read(config_path) or ""
+    before = files.read(config_path) or ""
     changes = Changes(module.check_mode)
     pid = None
     try:
@@ -168,12 +168,12 @@ def main():
         else:
             after = resolver.config_text(p["sandboxes"], p["services"], upstreams, p["ttl"], p["domain"],
                                          p["timeout"])
-            files = resolver.program_files()
-            resolver.ensure_files(files, changes)
+            program = resolver.program_files()
+            resolver.ensure_files(program, changes)
             records_changed = resolver.ensure_files({config_path: after}, changes)
             resolver.ensure_resolv_confs(p["sandboxes"], p["domain"], changes)
             started = len(changes.done)
-            pid = runner.ensure_present(resolver.task_spec(sys.executable, p["state_dir"], files), changes)
+            pid = runner.ensure_present(resolver.task_spec(sys.executable, p["state_dir"], program), changes)
             if records_changed and len(changes.done) == started and pid is not None:
                 changes("reload the resolver (SIGHUP to %d)" % pid, resolver.reload, pid)
             if not module.check_mode and not resolver.wait_served(p["state_dir"], after):
