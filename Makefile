@@ -64,6 +64,7 @@ bench: setup
 	$(PY) bench/lb_program.py
 	$(PY) bench/throughput.py
 	$(PY) bench/services.py
+	$(PY) bench/dns.py
 
 clean:
 	rm -rf build tests/output

@@ -76,6 +76,12 @@ class View:
         self.hidden -= set(self.records) | set(self.pointers)
 
 
+def repeatable(view, request):
+    """Whether the answer to `request` is the same every time (anything but a shuffled dnsrr list)."""
+    record = view.records.get(_fqdn(str(request.q.qname)))
+    return not (record and record["shuffle"] and request.q.qtype == QTYPE.A)
+
+
 def answer(view, request, shuffle):
     """The reply to `request` (a dnslib DNSRecord), or None when the name is not ours.
 

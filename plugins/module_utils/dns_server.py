@@ -11,6 +11,11 @@ when the answer is truncated, and an upstream that does not answer in time gives
 SERVFAIL. Its records are STATE_DIR/dns.json; SIGHUP re-reads them at once (new
 sandboxes get sockets, gone ones lose them); after a restart it serves from them.
 
+Speed: a local answer is packed once and kept, keyed by the question's bytes after
+the ID, until the records change; a repeated question costs a dictionary lookup and
+a sendto, so the loop keeps up with dnsmasq (bench/dns.py). Shuffled dnsrr answers
+are never kept.
+
 This file is also the program (`python dns_server.py STATE_DIR`); it needs dnslib.
 """
 
@@ -45,6 +50,8 @@ CONFIG = "dns.json"
 LOADED = "dns.loaded"        # the digest of the records the resolver serves now
 CLONE_NEWNET = 0x40000000
 DEFAULT_TIMEOUT = 2.0
+PACKED_LIMIT = 10000         # kept answers; all are dropped when full (names are few, flags vary)
+BURST = 64                   # datagrams read from one socket before the others get a turn
 
 
 def config_path(state_dir):
@@ -92,6 +99,7 @@ def listen_in(netns, address=ADDRESS, port=PORT):
             udp.bind((address, port))
             tcp.bind((address, port))
             tcp.listen(64)
+            udp.setblocking(False)
         except OSError:
             udp.close()
             tcp.close()
@@ -110,8 +118,10 @@ class Upstreams:
         self.servers, self.timeout = servers, timeout
 
     def ask(self, query):
-        """The upstream's reply bytes, or a SERVFAIL for `query` when none answers in time."""
-        request = DNSRecord.parse(query)
+        """The upstream's reply bytes, a SERVFAIL when none answers in time, None for garbage."""
+        request = _parse(query)
+        if request is None:
+            return None
         for server in self.servers:
             try:
                 reply = request.send(server, 53, timeout=self.timeout)
@@ -130,7 +140,9 @@ class Resolver:
         self.state_dir, self.address, self.port = state_dir, address, port
         self.selector = selectors.DefaultSelector()
         self.sockets = {}        # sandbox -> (udp, tcp)
-        self.views = {}
+        # (views by sandbox, packed answers by (sandbox, query[2:])), swapped as one on reload
+        # so no answer packed from old records lands among the new ones
+        self.served = ({}, {})
         self.upstreams = Upstreams([], DEFAULT_TIMEOUT)
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=16)
         self.rng = random.Random()
@@ -140,8 +152,8 @@ class Resolver:
         sandboxes = config.get("sandboxes") or {}
         services = config.get("services") or []
         ttl = int(config.get("ttl") or dns_records.DEFAULT_TTL)
-        self.views = {name: dns_records.View(services, networks, config.get("domain"), ttl)
-                      for name, networks in sandboxes.items()}
+        self.served = ({name: dns_records.View(services, networks, config.get("domain"), ttl)
+                        for name, networks in sandboxes.items()}, {})
         self.upstreams = Upstreams(config.get("upstreams") or [], float(config.get("timeout") or DEFAULT_TIMEOUT))
         for name in sorted(set(self.sockets) - set(sandboxes)):
             for sock in self.sockets.pop(name):
@@ -162,21 +174,45 @@ class Resolver:
         with open(loaded_path(self.state_dir), "w") as f:     # svc_dns waits for this
             f.write(served or "")
 
+    def local(self, sandbox, query):
+        """The reply bytes when the name is the cluster's, else None (never blocks)."""
+        views, packed = self.served
+        kept = packed.get((sandbox, query[2:]))
+        if kept is not None:
+            return query[:2] + kept
+        request, view = _parse(query), views.get(sandbox)
+        if request is None or view is None:
+            return None
+        answer = dns_records.answer(view, request, self.rng.shuffle)
+        if answer is None:
+            return None
+        reply = answer.pack()
+        if dns_records.repeatable(view, request):
+            if len(packed) >= PACKED_LIMIT:
+                packed.clear()
+            packed[(sandbox, query[2:])] = reply[2:]
+        return reply
+
     def reply(self, sandbox, query):
         """Reply bytes; forwards what is not the cluster's (blocking: call it off the main loop)."""
-        request = _parse(query)
-        if request is None:
-            return None
-        view = self.views.get(sandbox)
-        local = dns_records.answer(view, request, self.rng.shuffle) if view is not None else None
-        if local is not None:
-            return local.pack()
-        return self.upstreams.ask(query)
+        local = self.local(sandbox, query)
+        return local if local is not None else self.upstreams.ask(query)
 
-    def _udp(self, sock, sandbox, query, client):
-        reply = self.reply(sandbox, query)
-        if reply is not None:
-            sock.sendto(reply, client)
+    def _forward(self, sock, query, client):
+        _send(sock, self.upstreams.ask(query), client)
+
+    def _datagrams(self, sock, sandbox):
+        """Answer what the socket holds: local names here, the others on the thread pool."""
+        for _ in range(BURST):
+            try:
+                query, client = sock.recvfrom(4096)
+            except OSError:         # drained
+                return
+            local = self.local(sandbox, query)
+            if local is not None:
+                _send(sock, local, client)
+            else:
+                self.pool.submit(self._forward, sock, query, client)
 
     def _tcp(self, conn, sandbox):
         with conn:
@@ -203,15 +239,7 @@ class Resolver:
             for key, _events in self.selector.select(timeout=0.1):
                 sandbox, kind = key.data
                 if kind == "udp":
-                    query, client = key.fileobj.recvfrom(4096)
-                    view = self.views.get(sandbox)
-                    request = _parse(query)
-                    local = dns_records.answer(view, request, self.rng.shuffle) \
-                        if view is not None and request is not None else None
-                    if local is not None:       # answered on the loop: no thread for local names
-                        key.fileobj.sendto(local.pack(), client)
-                    elif request is not None:
-                        self.pool.submit(self._udp, key.fileobj, sandbox, query, client)
+                    self._datagrams(key.fileobj, sandbox)
                 else:
                     conn, _peer = key.fileobj.accept()
                     threading.Thread(target=self._tcp, args=(conn, sandbox), daemon=True).start()
@@ -219,6 +247,15 @@ class Resolver:
             for sock in pair:
                 sock.close()
         self.pool.shutdown(wait=False)
+
+
+def _send(sock, reply, client):
+    if reply is None:
+        return
+    try:
+        sock.sendto(reply, client)
+    except OSError:     # a full send buffer or a vanished sandbox: the client asks again
+        pass
 
 
 def _parse(query):

@@ -24,7 +24,10 @@ SILENT = "198.18.9.54"
 REGISTRY = [{"name": "web", "endpoint_mode": "vip", "networks": ["frontend"], "vips": {"frontend": "10.10.1.8"},
              "tasks": [{"name": "web.1", "addresses": {"frontend": "10.10.1.5"}}]},
             {"name": "db", "endpoint_mode": "vip", "networks": ["backend"], "vips": {"backend": "10.10.2.8"},
-             "tasks": [{"name": "db.1", "addresses": {"backend": "10.10.2.5"}}]}]
+             "tasks": [{"name": "db.1", "addresses": {"backend": "10.10.2.5"}}]},
+            {"name": "cache", "endpoint_mode": "dnsrr", "networks": ["frontend"], "vips": {},
+             "tasks": [{"name": "cache.%d" % n, "addresses": {"frontend": "10.10.1.%d" % (20 + n)}}
+                       for n in range(1, 5)]}]
 
 
 def in_netns(name, kind):
@@ -129,8 +132,16 @@ def test_other_names_are_forwarded_and_a_silent_upstream_is_servfail_fast(world)
 
 
 def test_records_change_at_once_on_reload(world):
+    for _ in range(3):      # the answer is packed once and kept...
+        assert [str(rr.rdata) for rr in query("web").rr] == ["10.10.1.8"]
     registry = [dict(REGISTRY[0], vips={"frontend": "10.10.1.9"})]
     world["path"].write_text(json.dumps(dict(world["config"], services=registry)))
     world["reload"].set()
     time.sleep(0.8)
-    assert [str(rr.rdata) for rr in query("web").rr] == ["10.10.1.9"]
+    assert [str(rr.rdata) for rr in query("web").rr] == ["10.10.1.9"]      # ...until the records change
+
+
+def test_dnsrr_answers_keep_their_shuffle_when_asked_again(world):
+    orders = {tuple(str(rr.rdata) for rr in query("cache").rr) for _ in range(20)}
+    assert all(sorted(order) == ["10.10.1.%d" % n for n in range(21, 25)] for order in orders)
+    assert len(orders) > 1          # 20 identical orders of 4 by chance: p < 1e-25

@@ -38,6 +38,15 @@ def test_dnsrr_gives_task_addresses_in_a_shuffled_order():
     assert orders == {("10.10.2.5", "10.10.2.6"), ("10.10.2.6", "10.10.2.5")}
 
 
+def test_only_shuffled_answers_are_not_repeatable():
+    view = dns_records.View(REGISTRY, ["frontend", "backend"])
+    repeatable = {question: dns_records.repeatable(view, DNSRecord.question(*question.split("/")))
+                  for question in ("web/A", "tasks.web/A", "cache/A", "tasks.cache/A", "cache/AAAA",
+                                   "8.1.10.10.in-addr.arpa/PTR", "nosuch/A")}
+    assert repeatable == {"web/A": True, "tasks.web/A": True, "cache/A": False, "tasks.cache/A": False,
+                          "cache/AAAA": True, "8.1.10.10.in-addr.arpa/PTR": True, "nosuch/A": True}
+
+
 def test_a_service_on_another_network_is_nxdomain_not_forwarded():
     view = dns_records.View(REGISTRY, ["frontend"])
     assert ask(view, "cache").header.rcode == RCODE.NXDOMAIN
