@@ -40,7 +40,7 @@ def records(services, tasks):
     for i in range(services):
         name = "svc%03d" % i
         vip = str(next(hosts))
-        task_ips = [str(next(hosts)) for _ in range(tasks)]
+        task_ips = [str(next(hosts)) for _task in range(tasks)]
         registry.append({"name": name, "networks": ["bench"], "endpoint_mode": "vip", "vips": {"bench": vip},
                          "tasks": [{"name": "%s.%d" % (name, n + 1), "addresses": {"bench": ip}}
                                    for n, ip in enumerate(task_ips)]})
@@ -54,7 +54,7 @@ def in_sandbox(argv):
 
 
 def wait_answering(address, name):
-    for _ in range(100):
+    for _attempt in range(100):
         probe = subprocess.run(in_sandbox(["dnsperf", "-s", address, "-n", "1", "-t", "1"]),
                                input="%s A\n" % name, capture_output=True, text=True, check=False)
         if "Queries completed:    1 " in probe.stdout:
@@ -151,8 +151,8 @@ def main():
         m = median[label]
         print("%-10s %12.0f %12.3f %12.3f" % (label, m["qps"], m["p50_ms"], m["p99_ms"]))
     s, d = median["swarmnet"], median["dnsmasq"]
-    print("%-10s %11.2fx %11.2fx %11.2fx" % ("ratio", s["qps"] / d["qps"], s["p50_ms"] / d["p50_ms"],
-                                                s["p99_ms"] / d["p99_ms"]))
+    ratios = (s["qps"] / d["qps"], s["p50_ms"] / d["p50_ms"], s["p99_ms"] / d["p99_ms"])
+    print("%-10s %11.2fx %11.2fx %11.2fx" % (("ratio",) + ratios))
 
 
 if __name__ == "__main__":

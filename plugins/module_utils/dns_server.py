@@ -203,7 +203,7 @@ class Resolver:
 
     def _datagrams(self, sock, sandbox):
         """Answer what the socket holds: local names here, the others on the thread pool."""
-        for _ in range(BURST):
+        for _datagram in range(BURST):
             try:
                 query, client = sock.recvfrom(4096)
             except OSError:         # drained

@@ -132,7 +132,7 @@ def test_other_names_are_forwarded_and_a_silent_upstream_is_servfail_fast(world)
 
 
 def test_records_change_at_once_on_reload(world):
-    for _ in range(3):      # the answer is packed once and kept...
+    for _ask in range(3):      # the answer is packed once and kept...
         assert [str(rr.rdata) for rr in query("web").rr] == ["10.10.1.8"]
     registry = [dict(REGISTRY[0], vips={"frontend": "10.10.1.9"})]
     world["path"].write_text(json.dumps(dict(world["config"], services=registry)))
@@ -142,6 +142,6 @@ def test_records_change_at_once_on_reload(world):
 
 
 def test_dnsrr_answers_keep_their_shuffle_when_asked_again(world):
-    orders = {tuple(str(rr.rdata) for rr in query("cache").rr) for _ in range(20)}
+    orders = {tuple(str(rr.rdata) for rr in query("cache").rr) for _ask in range(20)}
     assert all(sorted(order) == ["10.10.1.%d" % n for n in range(21, 25)] for order in orders)
     assert len(orders) > 1          # 20 identical orders of 4 by chance: p < 1e-25
