@@ -8,8 +8,9 @@ pair inside each sandbox (made there with setns, as Docker's embedded DNS does),
 it knows which sandbox asks and answers from that sandbox's view (dns_records).
 Names that are not the cluster's go to the upstream resolvers over UDP, over TCP
 when the answer is truncated, and an upstream that does not answer in time gives
-SERVFAIL. Its records are STATE_DIR/dns.json; SIGHUP re-reads them at once (new
-sandboxes get sockets, gone ones lose them); after a restart it serves from them.
+SERVFAIL. Its records are STATE_DIR/dns.json; SIGHUP re-reads them at once; after a restart it serves from them. Every second it
+also opens sockets in sandboxes made since (after a reboot the resolver starts before
+they exist) and in one removed and made again under the same name.
 
 Speed: a local answer is packed once and kept, keyed by the question's bytes after
 the ID, until the records change; a repeated question costs a dictionary lookup and
@@ -33,6 +34,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 try:
     from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records
@@ -47,7 +49,8 @@ except ImportError:  # the svc_dns module reports a missing dnslib
 ADDRESS = "127.0.0.11"
 PORT = 53
 CONFIG = "dns.json"
-LOADED = "dns.loaded"        # the digest of the records the resolver serves now
+LOADED = "dns.loaded"        # what the resolver serves now: {"digest": of dns.json, "sandboxes": [...]}
+RESYNC = 1.0                 # seconds between looks for sandboxes made (again) since
 CLONE_NEWNET = 0x40000000
 DEFAULT_TIMEOUT = 2.0
 PACKED_LIMIT = 10000         # kept answers; all are dropped when full (names are few, flags vary)
@@ -74,6 +77,15 @@ def load(state_dir):
 
 def loaded_path(state_dir):
     return os.path.join(state_dir, LOADED)
+
+
+def netns_id(name):
+    """The identity of namespace /run/netns/NAME (its nsfs inode), None when there is none."""
+    try:
+        st = os.stat("/run/netns/" + name)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _setns(path):
@@ -139,7 +151,8 @@ class Resolver:
     def __init__(self, state_dir, address=ADDRESS, port=PORT):
         self.state_dir, self.address, self.port = state_dir, address, port
         self.selector = selectors.DefaultSelector()
-        self.sockets = {}        # sandbox -> (udp, tcp)
+        self.sockets = {}        # sandbox -> (netns_id, udp, tcp)
+        self.digest = None       # of the dns.json served
         # (views by sandbox, packed answers by (sandbox, query[2:])), swapped as one on reload
         # so no answer packed from old records lands among the new ones
         self.served = ({}, {})
@@ -148,31 +161,45 @@ class Resolver:
         self.rng = random.Random()
 
     def reload(self):
-        config, served = load(self.state_dir)
+        config, self.digest = load(self.state_dir)
         sandboxes = config.get("sandboxes") or {}
         services = config.get("services") or []
         ttl = int(config.get("ttl") or dns_records.DEFAULT_TTL)
         self.served = ({name: dns_records.View(services, networks, config.get("domain"), ttl)
                         for name, networks in sandboxes.items()}, {})
         self.upstreams = Upstreams(config.get("upstreams") or [], float(config.get("timeout") or DEFAULT_TIMEOUT))
-        for name in sorted(set(self.sockets) - set(sandboxes)):
-            for sock in self.sockets.pop(name):
-                self.selector.unregister(sock)
-                sock.close()
-        for name in sorted(set(sandboxes) - set(self.sockets)):
-            if not os.path.exists("/run/netns/" + name):
-                continue            # not made yet: the next reload opens it
+        self.sync_sockets(force_report=True)
+
+    def sync_sockets(self, force_report=False):
+        """Sockets in exactly the configured sandboxes that exist; reports what is served (svc_dns waits on it)."""
+        wanted = self.served[0]
+        changed = force_report
+        for name in sorted(self.sockets):
+            if name not in wanted or netns_id(name) != self.sockets[name][0]:
+                self._close(name)           # gone, or made again: its sockets are in the old namespace
+                changed = True
+        for name in sorted(set(wanted) - set(self.sockets)):
+            ident = netns_id(name)
+            if ident is None:
+                continue                    # not made yet: a later look opens it
             try:
                 udp, tcp = listen_in(name, self.address, self.port)
             except OSError as exc:      # one sandbox's trouble must not take the others down
                 sys.stderr.write("sandbox %s: %s\n" % (name, exc))
                 sys.stderr.flush()
                 continue
-            self.sockets[name] = (udp, tcp)
+            self.sockets[name] = (ident, udp, tcp)
             self.selector.register(udp, selectors.EVENT_READ, (name, "udp"))
             self.selector.register(tcp, selectors.EVENT_READ, (name, "tcp"))
-        with open(loaded_path(self.state_dir), "w") as f:     # svc_dns waits for this
-            f.write(served or "")
+            changed = True
+        if changed:
+            with open(loaded_path(self.state_dir), "w") as f:
+                json.dump({"digest": self.digest, "sandboxes": sorted(self.sockets)}, f)
+
+    def _close(self, name):
+        for sock in self.sockets.pop(name)[1:]:
+            self.selector.unregister(sock)
+            sock.close()
 
     def local(self, sandbox, query):
         """The reply bytes when the name is the cluster's, else None (never blocks)."""
@@ -232,10 +259,14 @@ class Resolver:
 
     def serve(self, stop, reload):
         self.reload()
+        next_sync = time.monotonic() + RESYNC
         while not stop.is_set():
             if reload.is_set():
                 reload.clear()
                 self.reload()
+            if time.monotonic() >= next_sync:
+                self.sync_sockets()
+                next_sync = time.monotonic() + RESYNC
             for key, _events in self.selector.select(timeout=0.1):
                 sandbox, kind = key.data
                 if kind == "udp":
@@ -243,9 +274,8 @@ class Resolver:
                 else:
                     conn, _peer = key.fileobj.accept()
                     threading.Thread(target=self._tcp, args=(conn, sandbox), daemon=True).start()
-        for pair in self.sockets.values():
-            for sock in pair:
-                sock.close()
+        for name in sorted(self.sockets):
+            self._close(name)
         self.pool.shutdown(wait=False)
 
 

@@ -111,11 +111,21 @@ def reload(pid):
     os.kill(pid, signal.SIGHUP)
 
 
-def wait_served(state_dir, text, timeout=10.0):
-    """Until the resolver serves exactly `text` (it writes the digest it loaded)."""
+def served(state_dir):
+    """What the running resolver serves: {"digest", "sandboxes"}, or {} before it has loaded anything."""
+    try:
+        return json.loads(files.read(dns_server.loaded_path(state_dir)) or "{}")
+    except ValueError:
+        return {}
+
+
+def wait_served(state_dir, text, sandboxes, timeout=10.0):
+    """Until the resolver serves exactly `text` with sockets in each of `sandboxes` that exists."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if files.read(dns_server.loaded_path(state_dir)) == dns_server.digest(text):
+        now = served(state_dir)
+        if now.get("digest") == dns_server.digest(text) and \
+                not {s for s in sandboxes if dns_server.netns_id(s)} - set(now.get("sandboxes") or []):
             return True
         time.sleep(0.05)
     return False

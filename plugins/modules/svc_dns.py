@@ -176,7 +176,7 @@ def main():
             pid = runner.ensure_present(resolver.task_spec(sys.executable, p["state_dir"], program), changes)
             if records_changed and len(changes.done) == started and pid is not None:
                 changes("reload the resolver (SIGHUP to %d)" % pid, resolver.reload, pid)
-            if not module.check_mode and not resolver.wait_served(p["state_dir"], after):
+            if not module.check_mode and not resolver.wait_served(p["state_dir"], after, p["sandboxes"]):
                 module.fail_json(msg="svc_dns: the resolver (pid %s) did not load its records within 10 s; see %s"
                                  % (pid, os.path.join(p["state_dir"], "tasks", resolver.TASK_NAME + ".log")),
                                  actions=changes.done)

@@ -145,3 +145,16 @@ def test_dnsrr_answers_keep_their_shuffle_when_asked_again(world):
     orders = {tuple(str(rr.rdata) for rr in query("cache").rr) for _ask in range(20)}
     assert all(sorted(order) == ["10.10.1.%d" % n for n in range(21, 25)] for order in orders)
     assert len(orders) > 1          # 20 identical orders of 4 by chance: p < 1e-25
+
+
+def test_a_sandbox_made_later_or_made_again_is_served_without_a_reload(world):
+    """After a reboot the resolver starts before the sandboxes exist; a sandbox may be re-made."""
+    netns.remove("s1")
+    time.sleep(dns_server.RESYNC + 0.5)
+    assert "s1" not in json.loads((world["path"].parent / dns_server.LOADED).read_text())["sandboxes"]
+    netns.create("s1")          # a new namespace under the old name: the old sockets are gone with it
+    with netns.rtnl("s1") as ipr:
+        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+    time.sleep(dns_server.RESYNC + 0.5)
+    assert [str(rr.rdata) for rr in query("web").rr] == ["10.10.1.8"]
+    assert json.loads((world["path"].parent / dns_server.LOADED).read_text())["sandboxes"] == ["s1"]
