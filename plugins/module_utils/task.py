@@ -54,8 +54,13 @@ def installed(state_dir=DEFAULT_STATE_DIR):
 # ---- systemd -----------------------------------------------------------------
 
 def _exec_quote(arg):
-    """One ExecStart= argument: systemd's double-quoted word, with $ and % escaped."""
+    """One ExecStart= argument: systemd's double-quoted word; $, % and control characters escaped.
+
+    A unit file line cannot hold a newline, so a multi-line argument (a `python3 -c` script)
+    goes in as C escapes, which systemd unescapes in ExecStart=.
+    """
     escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$").replace("%", "%%")
+    escaped = escaped.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
     return '"%s"' % escaped
 
 

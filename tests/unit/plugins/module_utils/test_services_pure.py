@@ -1,6 +1,10 @@
 """Pure helpers of services: stale connections, the mesh table, unit files, the registry."""
 
+import shutil
+import subprocess
 from types import SimpleNamespace as T
+
+import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils import conntrack, mesh, registry, task
 
@@ -38,6 +42,19 @@ def test_unit_quotes_arguments_for_systemd():
     assert "NetworkNamespacePath=/run/netns/web.1" in unit
     assert 'ExecStart="sh" "-c" "echo \\"$$HOME\\" 100%%"' in unit
     assert "Restart=always" in unit
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (package systemd)")
+def test_unit_with_a_multi_line_script_is_a_valid_unit(tmp_path):
+    """systemd refuses a unit whose ExecStart= argument holds a raw newline ("Unbalanced quoting")."""
+    script = 'import sys\nprint("a\tb", "$HOME", "100%", "back\\\\slash")\n'
+    unit = task.unit_text({"name": "web.1", "service": "web", "netns": None,
+                           "command": ["/usr/bin/python3", "-c", script]})
+    assert "\\n" in unit and script not in unit
+    path = tmp_path / "swarmnet-task-web.1.service"
+    path.write_text(unit)
+    check = subprocess.run(["systemd-analyze", "verify", str(path)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0 and check.stderr == "", check.stderr
 
 
 def test_registry_text_is_sorted_and_stable():
