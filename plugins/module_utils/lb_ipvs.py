@@ -60,7 +60,9 @@ def current(ipvs):
 
 
 def _service(fwmark, scheduler="rr"):
-    return IPVSService(fwmark=fwmark, sched_name=scheduler, af=2)
+    # The kernel wants a netmask on every service (EINVAL without); pyroute2 adds one only
+    # for services given by address, so a fwmark service carries it explicitly.
+    return IPVSService(fwmark=fwmark, sched_name=scheduler, af=2, netmask="255.255.255.255")
 
 
 def apply(ipvs, services, have, changes):
