@@ -91,3 +91,11 @@ def test_ipvs_reconcile_adds_changes_and_removes_with_nat():
         ("service", "add", 258, "rr"),
         ("dest", "add", 258, "10.0.1.2", 1, lb_ipvs.FWD_MASQ)]
     assert len(changes.done) == 7
+
+
+def test_ipvs_fwmark_service_carries_the_attributes_the_kernel_requires():
+    """ip_vs_genl_parse_service() answers EINVAL unless scheduler, flags, timeout and netmask are all given."""
+    from ansible_collections.swarmnet.overlay.plugins.module_utils import lb_ipvs
+    names = {name for name, _value in lb_ipvs._service(0x100).dump_nla()["attrs"]}
+    assert {"IPVS_SVC_ATTR_FWMARK", "IPVS_SVC_ATTR_AF", "IPVS_SVC_ATTR_SCHED_NAME", "IPVS_SVC_ATTR_FLAGS",
+            "IPVS_SVC_ATTR_TIMEOUT", "IPVS_SVC_ATTR_NETMASK"} <= names
