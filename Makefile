@@ -7,7 +7,7 @@ COLL_LINK := build/collections/ansible_collections/swarmnet/overlay
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup lab lab-create lab-destroy test unit integration sanity molecule build doc-test bench clean
+.PHONY: setup lab lab-create lab-destroy test test-vm unit integration sanity molecule build doc-test bench clean
 
 setup: $(VENV)/.done $(COLL_LINK)
 
@@ -54,6 +54,14 @@ doc-test: setup
 
 molecule: setup
 	$(BIN)/molecule test -s default
+
+# Three Debian 12 VMs under QEMU (image built once per recipe, cached in /var/cache/swarmnet-vm).
+# Work in progress (issue 5): not yet part of `make test`.
+VM_PACKAGES = qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client
+test-vm: setup
+	@command -v qemu-system-x86_64 >/dev/null && command -v debootstrap >/dev/null || \
+	    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y $(VM_PACKAGES) >/dev/null; }
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s vm
 
 build: setup
 	$(BIN)/ansible-galaxy collection build --force --output-path build/
