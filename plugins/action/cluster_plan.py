@@ -26,6 +26,7 @@ def _plain(value):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
+    _supports_check_mode = True     # it only computes: check mode changes nothing it does
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)

@@ -23,6 +23,7 @@ This file is also the program (`python dns_server.py STATE_DIR`); it needs dnsli
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -88,22 +89,33 @@ def netns_id(name):
     return st.st_dev, st.st_ino
 
 
-def _setns(path):
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(path, os.O_RDONLY)
+def _setns(fd):
+    if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "setns: %s" % os.strerror(err))
+
+
+@contextlib.contextmanager
+def inside(netns):
+    """Run the block with this thread in sandbox `netns`; sockets made there stay there."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, "setns %s: %s" % (path, os.strerror(err)))
+        target = os.open("/run/netns/" + netns, os.O_RDONLY)
+        try:
+            _setns(target)
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            _setns(home)        # raises rather than leave this thread in the sandbox
     finally:
-        os.close(fd)
+        os.close(home)
 
 
 def listen_in(netns, address=ADDRESS, port=PORT):
-    """A UDP and a TCP socket bound inside the sandbox; the calling thread comes back home."""
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    try:
-        _setns("/run/netns/" + netns)
+    """A UDP and a TCP socket bound inside the sandbox."""
+    with inside(netns):
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -116,10 +128,6 @@ def listen_in(netns, address=ADDRESS, port=PORT):
             udp.close()
             tcp.close()
             raise
-    finally:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.setns(home, CLONE_NEWNET)
-        os.close(home)
     return udp, tcp
 
 

@@ -4,7 +4,6 @@ Runs the resolver in a thread of the test (it holds sockets in the sandbox made 
 setns) and asks it from a socket inside the sandbox, as a task would.
 """
 
-import ctypes
 import json
 import os
 import socket
@@ -32,13 +31,8 @@ REGISTRY = [{"name": "web", "endpoint_mode": "vip", "networks": ["frontend"], "v
 
 def in_netns(name, kind):
     """A socket made inside namespace `name` (this thread returns home)."""
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    try:
-        dns_server._setns("/run/netns/" + name)
+    with dns_server.inside(name):
         return socket.socket(socket.AF_INET, kind)
-    finally:
-        ctypes.CDLL(None).setns(home, dns_server.CLONE_NEWNET)
-        os.close(home)
 
 
 @pytest.fixture()
