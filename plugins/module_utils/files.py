@@ -20,7 +20,7 @@ def read(path):
 def write(path, text, mode=0o644):
     """Replace the file in one rename, so a reader never sees half of it."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".swarmnet-tmp"
+    tmp = "%s.swarmnet-tmp.%d" % (path, os.getpid())     # lab hosts share /opt: one per writer
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as f:
         f.write(text)
     os.replace(tmp, path)

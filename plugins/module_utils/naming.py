@@ -27,6 +27,7 @@ VXLAN_OVERHEAD = 50
 INGRESS_SBOX = "swarmnet_ingress_sbox"
 GWBRIDGE = "swarmnet_gwbr"
 GWBRIDGE_NETWORK = "gwbridge"             # how a sandbox's gateway-bridge endpoint is named
+RESTORE_UNIT = "swarmnet-restore.service"   # makes a host's objects again at boot
 
 
 def network_netns(network):

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
 
@@ -65,6 +66,17 @@ def remove(name):
 def enter(name):
     """Move this process into namespace `name` (for IPVS, /proc/sys/net and nft)."""
     _netns.setns(name, flags=0)
+
+
+@contextlib.contextmanager
+def inside(name):
+    """Run the block with this process in namespace `name`, then back where it was."""
+    _netns.pushns()
+    try:
+        enter(name)
+        yield
+    finally:
+        _netns.popns()
 
 
 def rtnl(name=None):

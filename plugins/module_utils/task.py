@@ -15,7 +15,7 @@ import os
 import signal
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import files, supervisor
+from ansible_collections.swarmnet.overlay.plugins.module_utils import files, naming, supervisor
 
 DEFAULT_STATE_DIR = "/var/lib/swarmnet"
 UNIT_DIR = "/etc/systemd/system"
@@ -76,7 +76,10 @@ def unit_text(spec):
         + program
         + ["[Unit]",
            "Description=swarmnet task %s of service %s" % (spec["name"], spec["service"]),
-           "After=network.target",
+           # At boot the restore makes the sandbox first (restore_point); Wants=, so a failed
+           # restore or a host without one still starts the task.
+           "After=network.target %s" % naming.RESTORE_UNIT,
+           "Wants=%s" % naming.RESTORE_UNIT,
            "",
            "[Service]"]
         + sandbox
@@ -127,6 +130,10 @@ class Systemd:
             verb = "restart" if active else "start"
             changes("%s %s" % (verb, unit), self._checked, verb, unit)
         return self._pid(unit) if not changes.check_mode else None
+
+    @staticmethod
+    def resume(changes):
+        """After a reboot systemd starts the task units itself, after swarmnet-restore.service."""
 
     def _pid(self, unit):
         rc, out, _err = self._systemctl("show", "--property=MainPID", "--value", unit)
@@ -218,6 +225,13 @@ class Supervisor:
             time.sleep(0.1)
         raise TaskError("the swarmnet supervisor did not act on task %s within %ds (see %s)"
                         % (name, START_TIMEOUT, supervisor.tasks_dir(self.state_dir)))
+
+    def resume(self, changes):
+        """After a reboot (or a lost supervisor): start it again when it has tasks to run."""
+        specs = [e for e in os.listdir(supervisor.tasks_dir(self.state_dir)) if e.endswith(".json")] \
+            if os.path.isdir(supervisor.tasks_dir(self.state_dir)) else []
+        if specs and supervisor_pid(self.state_dir) is None:
+            changes("start the swarmnet supervisor (%d tasks)" % len(specs), self._start)
 
     def ensure_present(self, spec, changes):
         digest = supervisor.spec_digest(spec)

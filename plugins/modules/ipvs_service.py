@@ -126,82 +126,8 @@ services:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    conntrack, lb, lb_ipvs, lb_nftables, netns, nftables, sysctl)
+from ansible_collections.swarmnet.overlay.plugins.module_utils import balancer, lb, lb_nftables, netns, nftables
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
-
-FORWARD = "net/ipv4/ip_forward"
-
-
-def _choose(requested):
-    if requested == "nftables":
-        return requested
-    has_ipvs = lb_ipvs.available()
-    if requested == "ipvs" and not has_ipvs:
-        raise lb.LbError("backend=ipvs: this kernel has no IPVS (load ip_vs, or use backend=auto or nftables)")
-    return "ipvs" if has_ipvs else "nftables"
-
-
-def _nft_table(table, services, balance, changes):
-    if services or balance:
-        body = lb_nftables.render(table, services, balance=balance)
-        if nftables.differs(lb_nftables.FAMILY, table, body):
-            changes("replace nftables table %s %s" % (lb_nftables.FAMILY, table),
-                    nftables.replace, lb_nftables.FAMILY, table, body)
-    elif nftables.exists(lb_nftables.FAMILY, table):
-        changes("delete nftables table %s %s" % (lb_nftables.FAMILY, table),
-                nftables.delete, lb_nftables.FAMILY, table)
-
-
-def _forwarding(services, changes):
-    """Masqueraded services forward (the ingress sandbox): the namespace must route."""
-    if any(s["masquerade"] for s in services) and sysctl.read(FORWARD) != "1":
-        changes("sysctl %s=1" % FORWARD, sysctl.write, FORWARD, "1")
-
-
-def _ipvs_lines(services):
-    """IPVS view for diffs: fwmark, scheduler, backends with weights."""
-    return ["fwmark %#x %s %s" % (mark, svc["scheduler"], " ".join(
-        "%s:%d" % (address, weight) for address, weight in sorted(svc["backends"].items())))
-        for mark, svc in sorted(services.items())]
-
-
-def reconcile(module, changes):
-    """Returns (backend, diff before, diff after, normalised services)."""
-    p = module.params
-    backend = _choose(p["backend"])
-    services = lb.normalise(p["services"] if p["state"] == "present" else [], backend)
-    family, table = lb_nftables.FAMILY, p["table"]
-    if backend == "ipvs":
-        # Only services this module marked are its own: others (Docker's, kube-proxy's) stay.
-        owned = lb_nftables.owned_marks(nftables.current(family, table)) | {s["fwmark"] for s in services}
-        with lb_ipvs.connect() as ipvs:
-            have = {mark: svc for mark, svc in lb_ipvs.current(ipvs).items() if mark in owned}
-            _nft_table(table, services, False, changes)
-            lb_ipvs.apply(ipvs, services, have, changes)
-        for name, value in sorted(lb_ipvs.sysctl_changes(services).items()):
-            changes("sysctl net.ipv4.vs.%s=%s" % (name, value), lb_ipvs.set_sysctl, name, value)
-        _forwarding(services, changes)
-        wanted = {s["fwmark"]: {"scheduler": s["scheduler"],
-                                "backends": {d["address"]: d["weight"] for d in s["backends"]}}
-                  for s in services}
-        return backend, _ipvs_lines(have), _ipvs_lines(wanted), services
-    before = nftables.text(family, table)
-    gone_vips = lb_nftables.marked_vips(nftables.current(family, table)) - {s["vip"] for s in services}
-    _nft_table(table, services, p["state"] == "present", changes)
-    _forwarding(services, changes)
-    with conntrack.connect() as ct:
-        stale = conntrack.stale(ct, services, gone_vips)
-        if stale:
-            changes("flush %d tracked connections to removed backends (%s)"
-                    % (len(stale), conntrack.describe(stale)), conntrack.flush, ct, stale)
-    if not changes.check_mode:
-        after = nftables.text(family, table)
-    elif p["state"] == "absent":
-        after = ""
-    else:
-        after = nftables.canonical_text(family, table, lb_nftables.render(table, services))
-    return backend, before.splitlines(), after.splitlines(), services
 
 
 def main():
@@ -242,7 +168,9 @@ def main():
     try:
         if where:
             netns.enter(where)     # IPVS, /proc/sys/net and nft all act on the current namespace
-        backend, before, after, services = reconcile(module, changes)
+        p = module.params
+        backend, before, after, services = balancer.reconcile(
+            p["backend"], p["services"] if p["state"] == "present" else None, p["table"], changes)
     except (lb.LbError, nftables.NftError) + netns.KERNEL_ERRORS as exc:
         module.fail_json(msg="%s: %s" % ("netns " + where if where else "host namespace", exc),
                          actions=changes.done)

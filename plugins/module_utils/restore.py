@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Persist + restore: what a host last converged to, kept on disk and made again at boot.
+
+Kernel objects (namespaces, links, FDB and neighbour entries, nftables tables,
+IPVS services) do not survive a reboot; files do. The restore_point module keeps
+the host's part of the last applied plan in STATE_DIR/applied.json and deploys
+this file, with every module_utils file it imports, under LIB_DIR. At boot
+swarmnet-restore.service runs ENTRY_POINT, which makes the objects again, in the
+roles' order, with the same code the roles' modules use; task units (and the
+resolver's) are ordered after it, so they start in sandboxes that exist.
+Without systemd (the lab hosts) the entry point is run by hand and also starts
+the swarmnet task supervisor, which starts the tasks and the resolver.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import sys
+import time
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import (
+    balancer, endpoint, files, firewall, gwbridge, lb_nftables, links, mesh, naming, netns,
+    network, nftables, peers, task)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+FORMAT = 1
+LIB_DIR = "/opt/swarmnet/lib"
+ENTRY_POINT = "/opt/swarmnet/libexec/swarmnet-restore"
+UNIT = naming.RESTORE_UNIT
+PACKAGE = "ansible_collections.swarmnet.overlay.plugins.module_utils"
+ADDRESS_WAIT = 60.0     # at boot the underlay address may come up after this unit starts
+# The plan's parts that describe what exists (the rest says what to remove or drain).
+KEPT = ("advertise_addr", "networks", "sandboxes", "peers", "lb", "tasks", "firewall",
+        "gwbridge", "mesh")
+
+
+class RestoreError(Exception):
+    pass
+
+
+def applied_path(state_dir):
+    return os.path.join(state_dir, "applied.json")
+
+
+def saved_text(desired, firewall_table, firewall_state, lb_backend, supervisor, python):
+    """applied.json: the host's plan (what exists) and the role settings that shape it."""
+    return json.dumps({
+        "format": FORMAT,
+        "desired": {key: desired.get(key) for key in KEPT},
+        "firewall": {"table": firewall_table, "state": firewall_state},
+        "lb_backend": lb_backend,
+        "supervisor": supervisor,
+        "python": python,
+    }, sort_keys=True, indent=1) + "\n"
+
+
+def load(state_dir):
+    text = files.read(applied_path(state_dir))
+    if text is None:
+        raise RestoreError("%s does not exist: this host was never converged" % applied_path(state_dir))
+    saved = json.loads(text)
+    if saved.get("format") != FORMAT:
+        raise RestoreError("%s: format %r, this program reads %d"
+                           % (applied_path(state_dir), saved.get("format"), FORMAT))
+    return saved
+
+
+# ---- deployment: this program and what it imports, as a package tree under LIB_DIR ----
+
+def program_files(python):
+    """{path: text}: every loaded module_utils file of the collection, package markers, entry point."""
+    prefix = PACKAGE + "."
+    wanted = {}
+    for name, module in sorted(sys.modules.items()):
+        if name.startswith(prefix) and module is not None:
+            wanted[_module_path(name)] = inspect.getsource(module)
+    parts = PACKAGE.split(".")
+    for depth in range(1, len(parts) + 1):
+        wanted[os.path.join(LIB_DIR, *parts[:depth], "__init__.py")] = ""
+    wanted[ENTRY_POINT] = entry_point_text(python)
+    return wanted
+
+
+def _module_path(name):
+    return os.path.join(LIB_DIR, *name.split(".")) + ".py"
+
+
+def entry_point_text(python):
+    return "\n".join([
+        "#!" + python,
+        "# Makes this host's overlays, sandboxes, peers, balancing and mesh again (swarmnet.overlay).",
+        "import sys",
+        "sys.path.insert(0, %r)" % LIB_DIR,
+        "from %s import restore" % PACKAGE,
+        "sys.exit(restore.main(sys.argv[1:]))",
+    ]) + "\n"
+
+
+def unit_text(state_dir):
+    return "\n".join([
+        "# Managed by swarmnet.overlay (restore_point): do not edit.",
+        "[Unit]",
+        "Description=swarmnet: make this host's overlays and services again after boot",
+        "After=network.target",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        "ExecStart=%s %s" % (ENTRY_POINT, state_dir),
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+    ]) + "\n"
+
+
+# ---- restore -------------------------------------------------------------------
+
+def wait_for_address(address, timeout):
+    """The advertise address is on an interface (networkd may still be bringing it up)."""
+    deadline = time.time() + timeout
+    while True:
+        with netns.rtnl() as ipr:
+            if address in links.host_addresses(ipr):
+                return
+        if time.time() >= deadline:
+            raise RestoreError("advertise address %s did not appear on this host within %ds"
+                               % (address, timeout))
+        time.sleep(0.5)
+
+
+def _nft_table(family, table, body, changes):
+    if nftables.differs(family, table, body):
+        changes("replace nftables table %s %s" % (family, table), nftables.replace, family, table, body)
+
+
+def _peers(net, wanted, changes):
+    with netns.rtnl(net["netns"]) as ipr:
+        device = links.by_name(ipr, naming.vxlan_name(net["vni"]))
+        if device is None:
+            raise RestoreError("network %s: no VXLAN device %s" % (net["name"], naming.vxlan_name(net["vni"])))
+        delta = peers.diff(peers.read(ipr, device["index"]), peers.desired(wanted))
+        if any(delta[t]["add"] or delta[t]["remove"] for t in delta):
+            changes("program %d peers of network %s" % (len(wanted), net["name"]),
+                    peers.apply, ipr, device["index"], delta)
+
+
+def _balancing(item, backend, changes):
+    first = len(changes.done)
+    with netns.inside(item["sandbox"]):
+        balancer.reconcile(backend, item["services"], lb_nftables.DEFAULT_TABLE, changes)
+    changes.done[first:] = ["%s in %s" % (line, item["sandbox"]) for line in changes.done[first:]]
+
+
+def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
+    """Make every object of `saved` (see saved_text) again, in the order the roles make them."""
+    desired = saved["desired"]
+    wait_for_address(desired["advertise_addr"], address_wait)
+    fw = desired["firewall"]
+    if saved["firewall"]["state"] == "present":
+        table = saved["firewall"]["table"]
+        _nft_table(firewall.FAMILY, table,
+                   firewall.render(table, fw["peers"], fw["tcp_ports"], fw["udp_ports"]), changes)
+    for net in desired["networks"]:
+        want = {key: net[key] for key in ("name", "vni", "gateway", "local", "data_port", "mtu")}
+        network.preflight(want)
+        network.ensure_present(want, changes)
+    if desired["gwbridge"]:
+        gwbridge.ensure_present(desired["gwbridge"]["name"], desired["gwbridge"]["address"], changes)
+    for sandbox in desired["sandboxes"]:
+        endpoint.ensure_present(sandbox["name"], sandbox["endpoints"], changes)
+    for net in desired["networks"]:
+        _peers(net, desired["peers"][net["name"]], changes)
+    for item in desired["lb"]:
+        if item["services"]:
+            _balancing(item, saved["lb_backend"], changes)
+    if desired["gwbridge"]:
+        m = desired["mesh"]
+        _nft_table(mesh.FAMILY, mesh.DEFAULT_TABLE,
+                   mesh.render(mesh.DEFAULT_TABLE, naming.GWBRIDGE, m["ingress"], m["host"], m["egress_subnet"]),
+                   changes)
+    # systemd starts the task units after this one; the fallback supervisor is started here.
+    supervisor = task.backend(saved["supervisor"], None, state_dir, saved["python"])
+    supervisor.resume(changes)
+
+
+def main(argv):
+    """The entry point: returns the exit status; each change on stdout (the journal), errors on stderr."""
+    state_dir = argv[0] if argv else task.DEFAULT_STATE_DIR
+    changes = Changes(check_mode=False)
+    try:
+        apply(load(state_dir), state_dir, changes)
+    except Exception as exc:  # pylint: disable=broad-except  # every failure ends the same way, said clearly
+        sys.stdout.write("".join("done: %s\n" % line for line in changes.done))
+        sys.stderr.write("swarmnet-restore: %s: %s\n" % (type(exc).__name__, exc))
+        return 1
+    sys.stdout.write("".join(line + "\n" for line in changes.done))
+    sys.stdout.write("swarmnet-restore: %d changes from %s\n" % (len(changes.done), applied_path(state_dir)))
+    return 0
