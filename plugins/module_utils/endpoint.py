@@ -191,7 +191,7 @@ def _replace_default_route(ipr, ep):
 
 def _create_endpoint(nipr, ipr, sandbox, ep, host_end):
     # Both ends are made in the network namespace, then one end moves into the sandbox.
-    temp = host_end.replace("ve-", "vs-", 1)
+    temp = naming.veth_temp_name(host_end)
     nipr.link("add", ifname=host_end, kind="veth", peer=temp)
     index = nipr.link_lookup(ifname=temp)[0]
     nipr.link("set", index=index, net_ns_fd=sandbox)

@@ -28,6 +28,10 @@ INGRESS_SBOX = "swarmnet_ingress_sbox"
 GWBRIDGE = "swarmnet_gwbr"
 GWBRIDGE_NETWORK = "gwbridge"             # how a sandbox's gateway-bridge endpoint is named
 RESTORE_UNIT = "swarmnet-restore.service"   # makes a host's objects again at boot
+# Not "ve-": systemd-networkd's default 80-container-ve.network takes ve-* links in the
+# host namespace (gateway bridge ends) for nspawn containers and gives them addresses and NAT.
+VETH_PREFIX = "swv-"
+VETH_TEMP_PREFIX = "swt-"
 
 
 def network_netns(network):
@@ -43,7 +47,12 @@ def vxlan_name(vni):
 def veth_host_name(sandbox, network):
     """Name of the veth end on br0 (network namespace side), max 15 chars."""
     digest = hashlib.sha1(("%s/%s" % (sandbox, network)).encode()).hexdigest()
-    return "ve-" + digest[:10]
+    return VETH_PREFIX + digest[:10]
+
+
+def veth_temp_name(host_end):
+    """The sandbox end's name until it moves into the sandbox."""
+    return VETH_TEMP_PREFIX + host_end[len(VETH_PREFIX):]
 
 
 def endpoint_mac(ip):

@@ -72,7 +72,7 @@ def summary(observed):
     vx = vxlans[0] if vxlans else {}
     return {
         "netns": observed["netns"],
-        "links": sorted(n for n in observed["links"] if not n.startswith("ve-")),
+        "links": sorted(n for n in observed["links"] if not n.startswith(naming.VETH_PREFIX)),
         "bridge_mtu": br.get("mtu"),
         "gateway": ["%s/%d" % a for a in observed["bridge_addresses"]],
         "vxlan": vx.get("ifname"),
@@ -130,7 +130,7 @@ def ensure_present(want, changes):
             changes("set lo up in %s" % ns, ipr.link, "set", index=current["lo"]["index"], state="up")
         for lk in list(current.values()):
             foreign = lk["ifname"] not in ("lo", naming.BRIDGE, vx_name) and \
-                not lk["ifname"].startswith("ve-")
+                not lk["ifname"].startswith(naming.VETH_PREFIX)
             wrong_vxlan = lk["ifname"] == vx_name and not _vxlan_ok(lk, want)
             wrong_bridge = lk["ifname"] == naming.BRIDGE and lk["kind"] != "bridge"
             if foreign or wrong_vxlan or wrong_bridge:

@@ -60,7 +60,7 @@ networks:
   sample: [{"name": "ingress", "netns": "swarmnet-ingress", "vni": 4096, "data_port": 4789,
             "local": "198.18.0.1", "mtu": 1450, "gateway": "10.255.0.1/16", "subnet": "10.255.0.0/16",
             "peers": [{"ip": "10.255.0.3", "mac": "02:42:0a:ff:00:03", "vtep": "198.18.0.2"}],
-            "ports": ["ve-0123456789", "vx-4096"]}]
+            "ports": ["swv-0123456789", "vx-4096"]}]
 endpoints:
   description: Endpoints of sandboxes on this host.
   returned: always
