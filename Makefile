@@ -55,8 +55,8 @@ doc-test: setup
 molecule: setup
 	$(BIN)/molecule test -s default
 
-# Three Debian 12 VMs under QEMU (image built once per recipe, cached in /var/cache/swarmnet-vm).
-# Work in progress (issue 5): not yet part of `make test`.
+# Three Debian 12 VMs under QEMU (image built once per recipe, cached in /var/cache/swarmnet-vm);
+# .ci/run runs it after `make test`.
 VM_PACKAGES = qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client
 test-vm: setup
 	@command -v qemu-system-x86_64 >/dev/null && command -v debootstrap >/dev/null || \
