@@ -76,10 +76,9 @@ def unit_text(spec):
         + program
         + ["[Unit]",
            "Description=swarmnet task %s of service %s" % (spec["name"], spec["service"]),
-           # At boot the restore makes the sandbox first (restore_point); Wants=, so a failed
-           # restore or a host without one still starts the task.
+           # At boot the restore makes the sandbox first (restore_point). Ordering only, no
+           # Wants=: a task restarted by a converge must not pull in a restore of the last state.
            "After=network.target %s" % naming.RESTORE_UNIT,
-           "Wants=%s" % naming.RESTORE_UNIT,
            "",
            "[Service]"]
         + sandbox

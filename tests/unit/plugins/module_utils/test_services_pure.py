@@ -42,6 +42,8 @@ def test_unit_quotes_arguments_for_systemd():
     assert "NetworkNamespacePath=/run/netns/web.1" in unit
     assert 'ExecStart="sh" "-c" "echo \\"$$HOME\\" 100%%"' in unit
     assert "Restart=always" in unit
+    # Ordered after the boot-time restore, never pulling it in (a converge restarts tasks).
+    assert "After=network.target swarmnet-restore.service" in unit and "Wants=" not in unit
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (package systemd)")
