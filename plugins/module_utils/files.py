@@ -24,3 +24,15 @@ def write(path, text, mode=0o644):
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def ensure(wanted, changes, executable=()):
+    """Write each of {path: text} whose content differs (paths in `executable` mode 0755).
+
+    Returns whether any was written."""
+    written = False
+    for path, text in sorted(wanted.items()):
+        if read(path) != text:
+            changes("write %s" % path, write, path, text, 0o755 if path in executable else 0o644)
+            written = True
+    return written

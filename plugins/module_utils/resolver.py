@@ -88,19 +88,9 @@ def remove_resolv_conf(sandbox):
         os.rmdir(directory)
 
 
-def ensure_files(wanted, changes):
-    """Write each file whose content differs; returns whether any was written."""
-    written = False
-    for path, text in sorted(wanted.items()):
-        if files.read(path) != text:
-            changes("write %s" % path, files.write, path, text)
-            written = True
-    return written
-
-
 def ensure_resolv_confs(sandboxes, domain, changes):
     wanted = {os.path.join(NETNS_ETC, name, "resolv.conf"): resolv_conf(domain) for name in sandboxes}
-    ensure_files(wanted, changes)
+    files.ensure(wanted, changes)
     for name in managed_sandboxes():
         if name not in sandboxes:
             changes("remove %s/%s/resolv.conf" % (NETNS_ETC, name), remove_resolv_conf, name)

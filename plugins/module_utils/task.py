@@ -115,15 +115,28 @@ class Systemd:
     def render(spec):
         return unit_text(spec)
 
-    def ensure_present(self, spec, changes):
-        path, unit = os.path.join(UNIT_DIR, unit_name(spec["name"])), unit_name(spec["name"])
-        text = unit_text(spec)
+    def install(self, unit, text, changes):
+        """The unit file written when it differs, and enabled; returns whether it was rewritten."""
+        path = os.path.join(UNIT_DIR, unit)
         rewritten = files.read(path) != text
         if rewritten:
             changes("write %s" % path, files.write, path, text)
             changes("systemctl daemon-reload", self._checked, "daemon-reload")
         if self._systemctl("is-enabled", "--quiet", unit)[0] != 0:
             changes("enable %s" % unit, self._checked, "enable", unit)
+        return rewritten
+
+    def uninstall(self, unit, changes):
+        """Stop, disable and remove the unit file, if it is there."""
+        path = os.path.join(UNIT_DIR, unit)
+        if os.path.exists(path):
+            changes("stop and disable %s" % unit, self._checked, "disable", "--now", unit)
+            changes("remove %s" % path, os.unlink, path)
+            changes("systemctl daemon-reload", self._checked, "daemon-reload")
+
+    def ensure_present(self, spec, changes):
+        unit = unit_name(spec["name"])
+        rewritten = self.install(unit, unit_text(spec), changes)
         active = self._systemctl("is-active", "--quiet", unit)[0] == 0
         if not active or rewritten:
             verb = "restart" if active else "start"
@@ -139,11 +152,7 @@ class Systemd:
         return int(out) if rc == 0 and out.isdigit() and int(out) else None
 
     def ensure_absent(self, name, changes):
-        path, unit = os.path.join(UNIT_DIR, unit_name(name)), unit_name(name)
-        if os.path.exists(path):
-            changes("stop and disable %s" % unit, self._checked, "disable", "--now", unit)
-            changes("remove %s" % path, os.unlink, path)
-            changes("systemctl daemon-reload", self._checked, "daemon-reload")
+        self.uninstall(unit_name(name), changes)
 
 
 # ---- fallback supervisor -------------------------------------------------------

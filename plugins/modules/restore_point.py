@@ -92,40 +92,21 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils import files, netns, restore, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
-UNIT_PATH = os.path.join(task.UNIT_DIR, restore.UNIT)
-
-
-def _write_changed(wanted, changes):
-    for path, text in sorted(wanted.items()):
-        if files.read(path) != text:
-            changes("write %s" % path, files.write, path, text, 0o755 if path == restore.ENTRY_POINT else 0o644)
-
-
-def _systemctl(module, *args):
-    rc, out, err = module.run_command(["systemctl"] + list(args))
-    if rc != 0:
-        module.fail_json(msg="systemctl %s: %s" % (" ".join(args), (err or out).strip()))
-
 
 def _present(module, changes):
     p = module.params
-    _write_changed({restore.applied_path(p["state_dir"]): _saved_text(module)}, changes)
-    _write_changed(restore.program_files(sys.executable), changes)
+    files.ensure({restore.applied_path(p["state_dir"]): _saved_text(module)}, changes)
+    files.ensure(restore.program_files(sys.executable), changes, executable={restore.ENTRY_POINT})
     if not task.systemd_is_pid1():
         return None
-    if files.read(UNIT_PATH) != restore.unit_text(p["state_dir"]):
-        changes("write %s" % UNIT_PATH, files.write, UNIT_PATH, restore.unit_text(p["state_dir"]))
-        changes("systemctl daemon-reload", _systemctl, module, "daemon-reload")
-    if module.run_command(["systemctl", "is-enabled", "--quiet", restore.UNIT])[0] != 0:
-        changes("enable %s" % restore.UNIT, _systemctl, module, "enable", restore.UNIT)
+    task.Systemd(module.run_command, p["state_dir"]).install(restore.UNIT, restore.unit_text(p["state_dir"]),
+                                                             changes)
     return restore.UNIT
 
 
 def _absent(module, changes):
-    if os.path.exists(UNIT_PATH):
-        changes("disable %s" % restore.UNIT, _systemctl, module, "disable", restore.UNIT)
-        changes("remove %s" % UNIT_PATH, os.unlink, UNIT_PATH)
-        changes("systemctl daemon-reload", _systemctl, module, "daemon-reload")
+    if task.systemd_is_pid1():
+        task.Systemd(module.run_command, module.params["state_dir"]).uninstall(restore.UNIT, changes)
     for path in (restore.applied_path(module.params["state_dir"]), restore.ENTRY_POINT):
         if os.path.exists(path):
             changes("remove %s" % path, os.unlink, path)
@@ -169,7 +150,7 @@ def main():
         else:
             _absent(module, changes)
             unit, after = None, ""
-    except OSError as exc:
+    except (task.TaskError, OSError) as exc:
         module.fail_json(msg="restore_point: %s" % exc, actions=changes.done)
     module.exit_json(changed=changes.changed, path=path, unit=unit, actions=changes.done,
                      diff={"before": before, "after": after})

@@ -169,8 +169,8 @@ def main():
             after = resolver.config_text(p["sandboxes"], p["services"], upstreams, p["ttl"], p["domain"],
                                          p["timeout"])
             program = resolver.program_files()
-            resolver.ensure_files(program, changes)
-            records_changed = resolver.ensure_files({config_path: after}, changes)
+            files.ensure(program, changes)
+            records_changed = files.ensure({config_path: after}, changes)
             resolver.ensure_resolv_confs(p["sandboxes"], p["domain"], changes)
             started = len(changes.done)
             pid = runner.ensure_present(resolver.task_spec(sys.executable, p["state_dir"], program), changes)
