@@ -73,7 +73,7 @@ kernels=("$rootfs"/boot/vmlinuz-*)
 version=${kernels[0]##*/vmlinuz-}
 cp "${kernels[0]}" "$work/out/vmlinuz"
 cp "$rootfs/boot/initrd.img-$version" "$work/out/initrd.img"
-mkfs.ext4 -q -L root -d "$rootfs" "$work/disk.raw" "$size"
+mkfs.ext4 -q -L root -d "$rootfs" "$work/disk.raw" "$size" >&2   # it says "Creating regular file" on stdout
 qemu-img convert -f raw -O qcow2 "$work/disk.raw" "$work/out/base.qcow2"
 chmod 0444 "$work/out/base.qcow2"
 date -u +%FT%TZ > "$work/out/done"
