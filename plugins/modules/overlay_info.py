@@ -97,10 +97,30 @@ firewall:
   returned: always
   type: dict
   sample: {"peer_accepted": 120, "others_dropped": 3}
+encryption:
+  description:
+    - IPsec state of encrypted networks, empty lists when there is none. C(sas) are the SAs the collection
+      owns with their packet counts, C(policies) the outbound policies (which SPI each peer is sent with),
+      C(dropped) the guard table's counters of plaintext VXLAN dropped. No key material.
+  returned: always
+  type: dict
+  sample: {"sas": [{"src": "198.19.0.11", "dst": "198.19.0.12", "spi": 3054211523, "packets": 42}],
+           "policies": [{"src": "198.19.0.11", "dst": "198.19.0.12", "spi": 3054211523}],
+           "dropped": {"plaintext_in_dropped": 1, "plaintext_out_dropped": 0}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import firewall, inspect, netns, nftables
+from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, firewall, inspect, netns, nftables, xfrm
+
+
+def _encryption():
+    sock = xfrm.XfrmSocket()
+    try:
+        sas, policies = xfrm.states(sock, esp.REQID), xfrm.policies(sock, esp.MARK)
+    finally:
+        sock.close()
+    dropped = nftables.counters(esp.FAMILY, esp.TABLE) if nftables.exists(esp.FAMILY, esp.TABLE) else {}
+    return {"sas": sas, "policies": policies, "dropped": dropped}
 
 
 def main():
@@ -117,8 +137,9 @@ def main():
     try:
         state["firewall"] = nftables.counters(firewall.FAMILY, table) \
             if nftables.exists(firewall.FAMILY, table) else {}
-    except (nftables.NftError, OSError) as exc:
-        module.fail_json(msg="reading nftables table %s: %s" % (table, exc))
+        state["encryption"] = _encryption()
+    except (nftables.NftError,) + netns.KERNEL_ERRORS as exc:
+        module.fail_json(msg="reading nftables table %s or IPsec state: %s" % (table, exc))
     module.exit_json(changed=False, **state)
 
 

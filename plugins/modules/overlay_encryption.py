@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: overlay_encryption
+short_description: IPsec ESP between the hosts of encrypted overlay networks
+version_added: 0.2.0
+description:
+  - "The host's part of Swarm's C(--opt encrypted): the VXLAN datagrams of the given networks travel
+    in ESP transport mode with AES-GCM (C(rfc4106(gcm(aes))), 128-bit ICV) to and from every peer."
+  - Per peer and key of the keyring, one SA in each direction, keyed per pair and direction (HKDF-SHA256
+    of the cluster key) with SPIs derived from both addresses and the key; one outbound policy per peer
+    that sends with the primary key. Every key of the ring is accepted.
+  - Fails closed. An nftables table (C(ip swarmnet_esp)) marks the networks' VXLAN datagrams (by data
+    port and VNI) for the policies, drops them if they would leave without ESP (counter
+    C(plaintext_out_dropped)) and drops those that arrive without ESP (counter C(plaintext_in_dropped)).
+    It is made before any SA or policy and removed after them.
+  - The networks and keyring are kept in I(state_dir)/esp.json with mode 0600 for the restore at boot;
+    the keys are never returned or shown.
+  - The given peers and networks are the whole set; SAs and policies of other peers or keys are removed.
+author: swarmnet developers (@swarmnet)
+requirements:
+  - pyroute2 >= 0.9 on the managed host
+  - a kernel with ESP (C(CONFIG_INET_ESP)) and nftables
+options:
+  local:
+    description: This host's underlay (advertise) address. Required with networks.
+    type: str
+  peers:
+    description: Underlay addresses of the hosts that share an encrypted network with this one.
+    type: list
+    elements: str
+    default: []
+  networks:
+    description: The encrypted networks on this host. None removes everything this module made.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Network name (for messages).
+        type: str
+      vni:
+        description: VNI of the network.
+        type: int
+        required: true
+      data_port:
+        description: UDP port of the network's VXLAN traffic.
+        type: int
+        default: 4789
+  keyring:
+    description:
+      - C({primary, keys}) with up to three C({tag, key}); I(key) is 40 hex digits (AES-128 key + 4-byte
+        salt) or 72 (AES-256). I(primary) is the tag this host sends with. Required with networks.
+    type: dict
+  prune:
+    description:
+      - C(false) only adds. Networks guarded by the last run stay guarded (their VXLAN devices may still
+        carry traffic) and no SA or policy is removed. The overlay role calls it so before it changes
+        networks and endpoints, and with C(true) after.
+    type: bool
+    default: true
+  state_dir:
+    description: Where the networks and keyring are kept (mode 0600) for the restore at boot.
+    type: path
+    default: /var/lib/swarmnet
+  state:
+    description: C(absent) removes every SA, policy and rule this module made, and the kept keyring.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - swarmnet.overlay.attributes
+notes:
+  - Remove the networks' VXLAN devices before this module's I(state=absent), as the overlay role does;
+    otherwise their traffic would flow in plaintext once the guard table is gone.
+"""
+
+EXAMPLES = r"""
+- name: Encrypt frontend (VNI 4097) between this host and two peers
+  swarmnet.overlay.overlay_encryption:
+    local: 198.19.0.11
+    peers: [198.19.0.12, 198.19.0.13]
+    networks: [{name: frontend, vni: 4097, data_port: 4789}]
+    keyring: "{{ swarmnet_encryption_keyring }}"
+  no_log: true
+"""
+
+RETURN = r"""
+changes:
+  description: What was (or in check mode would be) done, one line each; SAs by addresses, SPI and key tag.
+  returned: always
+  type: list
+  elements: str
+sas:
+  description: Number of SAs this module owns after the run.
+  returned: always
+  type: int
+"""
+
+import ipaddress
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils import encryption, esp, netns, nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+
+def _validate(module, p):
+    if not p["networks"]:
+        return {}, None
+    for key, value in [("local", p["local"])] + [("peers[%d]" % i, v) for i, v in enumerate(p["peers"])]:
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
+            module.fail_json(msg="%s=%r: not an IPv4 address" % (key, value))
+    keys, primary, errors = esp.parse_keyring(p["keyring"])
+    if errors:
+        module.fail_json(msg="; ".join("keyring%s=%s: %s" % error for error in errors))
+    if not xfrm.esp_available():
+        module.fail_json(msg="networks %s: this host's kernel has no ESP transform with %s (CONFIG_INET_ESP)"
+                         % (", ".join(n["name"] or str(n["vni"]) for n in p["networks"]), xfrm.AEAD_GCM))
+    return keys, primary
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            local=dict(type="str"),
+            peers=dict(type="list", elements="str", default=[]),
+            networks=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str"),
+                vni=dict(type="int", required=True),
+                data_port=dict(type="int", default=4789),
+            )),
+            # Not no_log as a whole: that would also mask the tags (small numbers) in every line of
+            # output. Each key's digits are added to the masked values as soon as they are read.
+            keyring=dict(type="dict", no_log=False),
+            prune=dict(type="bool", default=True),
+            state_dir=dict(type="path", default="/var/lib/swarmnet"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        supports_check_mode=True,
+    )
+    netns.require_pyroute2(module)
+    p = module.params
+    for entry in ((p["keyring"] or {}).get("keys") or []):
+        if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+            module.no_log_values.add(entry["key"])
+    if p["state"] == "absent":
+        p["networks"] = []
+    elif p["networks"] and not (p["local"] and p["keyring"]):
+        module.fail_json(msg="networks given: local and keyring are required")
+    keys, primary = _validate(module, p)
+    changes = Changes(module.check_mode)
+    try:
+        sock = xfrm.XfrmSocket()
+        try:
+            before = encryption.listing(sock)
+        finally:
+            sock.close()
+        table_before = nftables.text(esp.FAMILY, esp.TABLE)
+        encryption.ensure(p["local"], p["peers"], p["networks"], keys, primary, p["state_dir"], changes,
+                          prune=p["prune"] or p["state"] == "absent")
+        sock = xfrm.XfrmSocket()
+        try:
+            after = encryption.listing(sock)
+            owned = len(xfrm.states(sock, esp.REQID))
+        finally:
+            sock.close()
+    except (nftables.NftError,) + netns.KERNEL_ERRORS as exc:
+        module.fail_json(msg="encryption: %s (done before it: %s)" % (exc, "; ".join(changes.done) or "nothing"))
+    table_after = nftables.text(esp.FAMILY, esp.TABLE)
+    if module.check_mode:       # nothing moved: show what was and what would be done
+        after, table_after = before + ["would " + line for line in changes.done], table_before
+    module.exit_json(changed=changes.changed, changes=changes.done, sas=owned,
+                     diff={"before": "\n".join(before) + "\n" + table_before,
+                           "after": "\n".join(after) + "\n" + table_after})
+
+
+if __name__ == "__main__":
+    main()

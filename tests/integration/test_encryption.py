@@ -1,0 +1,113 @@
+"""Encrypted overlays against this kernel (it has XFRM but no ESP; SAs are tested in the VMs).
+
+The guard table must drop an encrypted VNI's plaintext VXLAN both ways and let others
+pass; outbound policies must round-trip through the hand-declared XFRM messages.
+"""
+
+import os
+import socket
+import struct
+import subprocess
+
+import pytest
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, netns, nftables, xfrm
+
+LOCAL, PEER = "198.18.9.1", "198.18.9.2"
+
+if os.environ.get("SWARMNET_ISOLATED") != "1":
+    pytest.skip("run through tests/integration/run.sh (isolated namespaces)", allow_module_level=True)
+
+
+def ip(*args):
+    subprocess.run(["ip"] + list(args), check=True, capture_output=True)
+
+
+@pytest.fixture()
+def peer():
+    """A peer host (namespace `peer`) on a veth: LOCAL here, PEER there."""
+    netns.create("peer")
+    ip("link", "add", "u0", "type", "veth", "peer", "name", "u1", "netns", "peer")
+    ip("addr", "add", LOCAL + "/24", "dev", "u0")
+    ip("link", "set", "u0", "up")
+    ip("-n", "peer", "addr", "add", PEER + "/24", "dev", "u1")
+    ip("-n", "peer", "link", "set", "u1", "up")
+    ip("-n", "peer", "link", "set", "lo", "up")
+    yield
+    ip("link", "del", "u0")
+    netns.remove("peer")
+    if nftables.exists(esp.FAMILY, esp.TABLE):
+        nftables.delete(esp.FAMILY, esp.TABLE)
+
+
+def vxlan(vni):
+    return struct.pack("!II", 0x08000000, vni << 8) + b"\x02" * 60     # header + a stand-in frame
+
+
+def listener(address):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((address, 4789))
+    sock.settimeout(0.5)
+    return sock
+
+
+def received(sock):
+    got = []
+    try:
+        while True:
+            got.append(struct.unpack("!I", sock.recv(2048)[4:8])[0] >> 8)
+    except socket.timeout:
+        return got
+
+
+def send_from(address, to, vni):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((address, 0))
+    try:
+        sock.sendto(vxlan(vni), (to, 4789))
+    finally:
+        sock.close()
+
+
+def test_plaintext_of_an_encrypted_vni_is_dropped_both_ways(peer):
+    nftables.replace(esp.FAMILY, esp.TABLE, esp.render([{"vni": 4097, "data_port": 4789}]))
+    here = listener(LOCAL)
+    with netns.inside("peer"):
+        there = listener(PEER)
+        send_from(PEER, LOCAL, 4097)        # plaintext of the encrypted VNI, from the peer's own address
+        send_from(PEER, LOCAL, 4098)        # another VNI: not ours to guard
+    assert received(here) == [4098]
+    with pytest.raises(PermissionError):    # no policy, no SA: dropped before it leaves (EPERM)
+        send_from(LOCAL, PEER, 4097)
+    send_from(LOCAL, PEER, 4098)
+    with netns.inside("peer"):
+        assert received(there) == [4098]
+    assert nftables.counters(esp.FAMILY, esp.TABLE) == {"plaintext_in_dropped": 1, "plaintext_out_dropped": 1}
+
+
+def test_outbound_policies_round_trip():
+    sock = xfrm.XfrmSocket()
+    try:
+        xfrm.put_policy(sock, LOCAL, PEER, 0x1234, esp.REQID, esp.MARK)
+        xfrm.put_policy(sock, LOCAL, "198.18.9.3", 0x99, esp.REQID, (0x1, 0xF))    # not ours: another mark
+        assert xfrm.policies(sock, esp.MARK) == [{"src": LOCAL, "dst": PEER, "spi": 0x1234}]
+        xfrm.put_policy(sock, LOCAL, PEER, 0x5678, esp.REQID, esp.MARK)             # the switch: replaced
+        assert xfrm.policies(sock, esp.MARK) == [{"src": LOCAL, "dst": PEER, "spi": 0x5678}]
+        xfrm.delete_policy(sock, LOCAL, PEER, esp.MARK)
+        assert xfrm.policies(sock, esp.MARK) == []
+        assert len(xfrm.policies(sock, (0x1, 0xF))) == 1
+        xfrm.delete_policy(sock, LOCAL, "198.18.9.3", (0x1, 0xF))
+    finally:
+        sock.close()
+
+
+def test_a_kernel_without_esp_is_told_apart():
+    """This kernel has XFRM but not ESP (CONFIG_INET_ESP unset): the probe says so, adding says why."""
+    assert xfrm.esp_available() is False
+    sock = xfrm.XfrmSocket()
+    try:
+        with pytest.raises(netns.KERNEL_ERRORS):
+            xfrm.add_state(sock, LOCAL, PEER, 0x100, esp.REQID, bytes(20))
+        assert xfrm.states(sock, esp.REQID) == []
+    finally:
+        sock.close()
