@@ -9,7 +9,9 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.swarmnet.overlay.plugins.module_utils import plan
 
 LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses", "tasks", "services")
-ARGS = frozenset(("networks", "services", "gwbridge_subnet", "dns", "hosts", "live_var", "live_results"))
+ARGS = frozenset(("networks", "services", "gwbridge_subnet", "dns", "hosts", "live_var", "live_results",
+                  "features_var", "require_keyring"))
+KEYRING_VAR = "swarmnet_encryption_keyring"    # read here, never passed as an argument: it is secret
 
 
 def _plain(value):
@@ -49,16 +51,22 @@ class ActionModule(ActionBase):
             live = hv.get(live_var)
             if isinstance(live, dict) and not live.get("failed") and not live.get("skipped"):
                 reported[name] = _plain({k: live.get(k) for k in LIVE_KEYS})
+            features = hv.get(args.get("features_var", "swarmnet_kernel"))
+            if isinstance(features, dict) and isinstance(features.get("esp"), bool):
+                reported.setdefault(name, {})["esp"] = features["esp"]
         for outside in args.get("live_results") or []:    # hosts outside the play, read by delegation
             if isinstance(outside, dict) and outside.get("item") in hosts and not outside.get("failed"):
                 reported[outside["item"]] = _plain({k: outside.get(k) for k in LIVE_KEYS})
         source = task_vars.get("inventory_hostname")
+        keyring = self._templar.template(task_vars.get(KEYRING_VAR))     # a role default: not in hostvars
         try:
             planned = plan.build(_plain(args.get("networks") or []), _plain(hosts), reported, source,
                                  services=_plain(args.get("services") or []),
                                  groups=_plain(task_vars.get("groups") or {}),
                                  gwbridge_subnet=args.get("gwbridge_subnet") or plan.DEFAULT_GWBRIDGE_SUBNET,
-                                 dns=_plain(args.get("dns") or {}))
+                                 dns=_plain(args.get("dns") or {}),
+                                 keyring=_plain(keyring) if keyring else None,
+                                 keyring_required=bool(args.get("require_keyring", True)))
         except plan.PlanError as exc:
             return dict(result, failed=True, errors=exc.errors,
                         msg="swarmnet inventory refused, no host changed:\n- " + "\n- ".join(exc.errors))

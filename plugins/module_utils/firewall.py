@@ -18,8 +18,8 @@ def _set(values):
     return "{ %s }" % ", ".join(str(v) for v in values)
 
 
-def render(table, peers, tcp_ports, udp_ports):
-    """nft text for the whole table; peers are IPv4 addresses."""
+def render(table, peers, tcp_ports, udp_ports, esp=False):
+    """nft text for the whole table; peers are IPv4 addresses; esp: IPsec ESP from peers only."""
     lines = ["table %s %s {" % (FAMILY, table),
              "  set peers {", "    type ipv4_addr"]
     if peers:
@@ -34,5 +34,8 @@ def render(table, peers, tcp_ports, udp_ports):
             ports = _set(sorted(set(int(p) for p in ports)))
             lines.append('    %s dport %s ip saddr @peers counter name "peer_accepted" accept' % (proto, ports))
             lines.append('    %s dport %s counter name "others_dropped" drop' % (proto, ports))
+    if esp:
+        lines.append('    meta l4proto esp ip saddr @peers counter name "peer_accepted" accept')
+        lines.append('    meta l4proto esp counter name "others_dropped" drop')
     lines += ["  }", "}"]
     return "\n".join(lines) + "\n"

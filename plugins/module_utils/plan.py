@@ -8,9 +8,9 @@ Pure Python, no I/O. Same input, same output. Allocations a host reports
 lowest free value, in a sorted order, so a plan never depends on dict order.
 
 Input shapes (all plain data):
-    networks: [{name, subnet?, gateway?, vni?, ingress?, data_port?, mtu?, state?}]
+    networks: [{name, subnet?, gateway?, vni?, ingress?, data_port?, mtu?, encrypted?, state?}]
     hosts:    {host: {advertise_addr, sandboxes: [{name, networks: [str | {network, ip?}], state?}]}}
-    reported: {host: {underlay_mtu?, addresses?, networks: [{name, vni, subnet}],
+    reported: {host: {underlay_mtu?, addresses?, esp?, networks: [{name, vni, subnet}],
                       endpoints: [{sandbox, network, ip}]}}
     source:   the host whose variables the cluster-wide networks were read from,
               named in errors about them.
@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import naming, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, naming, service_plan
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -116,7 +116,11 @@ def _validate_networks(networks, source, errors):
                            "network %r is already the ingress network" % ingress_seen)
                 continue
             ingress_seen = name
-        entry = {"name": name, "state": state, "ingress": ingress, "index": i}
+        encrypted = net.get("encrypted", False)
+        if not isinstance(encrypted, bool):
+            errors.add(source, key + ".encrypted", encrypted, "must be true or false")
+            continue
+        entry = {"name": name, "state": state, "ingress": ingress, "encrypted": encrypted, "index": i}
 
         before = len(errors)
         subnet = net.get("subnet")
@@ -352,7 +356,28 @@ def _network_mtu(net, member_hosts, hosts, reported):
     if net["mtu"] is not None:
         return net["mtu"]
     underlay = [_underlay_mtu(host, hosts, reported) for host in member_hosts]
-    return min(underlay or [DEFAULT_UNDERLAY_MTU]) - naming.VXLAN_OVERHEAD
+    vxlan_mtu = min(underlay or [DEFAULT_UNDERLAY_MTU]) - naming.VXLAN_OVERHEAD
+    return esp.mtu(vxlan_mtu) if net["encrypted"] else vxlan_mtu
+
+
+def _check_encryption(nets, members, keyring, keyring_required, reported, source, errors):
+    """Encrypted networks need a valid keyring and ESP in every member host's kernel."""
+    encrypted = sorted((n for n in nets.values() if n["encrypted"] and n["state"] == "present"),
+                       key=lambda n: n["index"])
+    if not encrypted:
+        return
+    if keyring is None and keyring_required:
+        errors.add(source, "swarmnet_encryption_keyring", None,
+                   "encrypted networks need a keyring (the plan role makes one in swarmnet_keyring_file)")
+    elif keyring is not None:
+        for key, shown, why in esp.parse_keyring(keyring)[2]:
+            errors.append("host %s: swarmnet_encryption_keyring%s=%s: %s" % (source, key, shown, why))
+    for net in encrypted:
+        for host in sorted(members[net["name"]]):
+            if (reported.get(host) or {}).get("esp") is False:
+                errors.add(host, "swarmnet_networks[%d].encrypted" % net["index"], True,
+                           "network %r is encrypted but this host's kernel has no ESP transform "
+                           "(CONFIG_INET_ESP) for IPsec" % net["name"])
 
 
 def _add_task_sandboxes(services, sandboxes, ingress, errors):
@@ -433,7 +458,7 @@ def _validate_dns(dns, source, errors):
 
 
 def build(networks, hosts, reported=None, source=None, services=None, groups=None,
-          gwbridge_subnet=DEFAULT_GWBRIDGE_SUBNET, dns=None):
+          gwbridge_subnet=DEFAULT_GWBRIDGE_SUBNET, dns=None, keyring=None, keyring_required=True):
     """Return {'hosts': {host: desired state}} or raise PlanError listing every problem."""
     reported = reported or {}
     hosts = hosts or {}
@@ -467,6 +492,9 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
     members = {n: set(hosts) if v["ingress"] else set() for n, v in present.items()}
     for host, _sandbox, net, _ip, _key in attachments:
         members[net].add(host)
+    _check_encryption(nets, members, keyring, keyring_required, reported, source, errors)
+    if errors:
+        raise PlanError(errors)
     mtus = {n: _network_mtu(v, sorted(members[n]), hosts, reported) for n, v in present.items()}
     fwmarks = service_plan.allocate_fwmarks(svcs, reported)
     registered = service_plan.registry(svcs, ips, fwmarks, source)
@@ -525,11 +553,19 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
                   "vtep": str(hosts[e["host"]]["advertise_addr"])}
                  for e in endpoints if e["network"] == net and e["host"] != host),
                 key=lambda p: ipaddress.IPv4Address(p["ip"]))
+        secret = [n for n in my_nets if present[n]["encrypted"]]
+        desired["encryption"] = {
+            "networks": [{"name": n, "vni": present[n]["vni"], "data_port": present[n]["data_port"]}
+                         for n in secret],
+            "peers": sorted({str(hosts[h]["advertise_addr"]) for n in secret for h in members[n] if h != host},
+                            key=ipaddress.IPv4Address),
+        }
         desired["firewall"] = {
             "peers": sorted((str(hosts[h]["advertise_addr"]) for h in hosts if h != host),
                             key=ipaddress.IPv4Address),
             "tcp_ports": [naming.CONTROL_PORT],
             "udp_ports": sorted({naming.CONTROL_PORT} | {present[n]["data_port"] for n in present}),
+            "esp": bool(secret),
         }
         desired["gwbridge"] = None if not gw_local else {
             "name": naming.GWBRIDGE, "address": "%s/%d" % (gw_subnet.network_address + 1, gw_subnet.prefixlen)}
@@ -592,6 +628,7 @@ def _network_view(net, mtu, local):
         "subnet": str(net["subnet"]),
         "gateway": "%s/%d" % (net["gateway"], net["subnet"].prefixlen),
         "data_port": net["data_port"],
+        "encrypted": net["encrypted"],
         "mtu": mtu,
         "local": local,
     }

@@ -23,7 +23,7 @@ import sys
 import time
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    balancer, endpoint, files, firewall, gwbridge, lb_nftables, links, mesh, naming, netns,
+    balancer, encryption, endpoint, files, firewall, gwbridge, lb_nftables, links, mesh, naming, netns,
     network, nftables, peers, task)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -35,7 +35,7 @@ PACKAGE = "ansible_collections.swarmnet.overlay.plugins.module_utils"
 ADDRESS_WAIT = 60.0     # at boot the underlay address may come up after this unit starts
 # The plan's parts that describe what exists (the rest says what to remove or drain).
 KEPT = ("advertise_addr", "networks", "sandboxes", "peers", "lb", "tasks", "firewall",
-        "gwbridge", "mesh")
+        "gwbridge", "mesh", "encryption")
 
 
 class RestoreError(Exception):
@@ -163,7 +163,13 @@ def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
     if saved["firewall"]["state"] == "present":
         table = saved["firewall"]["table"]
         _nft_table(firewall.FAMILY, table,
-                   firewall.render(table, fw["peers"], fw["tcp_ports"], fw["udp_ports"]), changes)
+                   firewall.render(table, fw["peers"], fw["tcp_ports"], fw["udp_ports"], fw.get("esp", False)),
+                   changes)
+    # Encryption before any VXLAN device: the kept networks, keyring (0600) and this plan's peers.
+    kept_networks, keys, primary = encryption.load(state_dir)
+    if kept_networks:
+        encryption.ensure(desired["advertise_addr"], (desired.get("encryption") or {}).get("peers", []),
+                          kept_networks, keys, primary, state_dir, changes, prune=False)
     for net in desired["networks"]:
         want = {key: net[key] for key in ("name", "vni", "gateway", "local", "data_port", "mtu")}
         network.preflight(want)

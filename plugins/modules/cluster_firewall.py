@@ -35,6 +35,10 @@ options:
     type: list
     elements: int
     default: [7946, 4789]
+  esp:
+    description: Also guard IPsec ESP (IP protocol 50), which encrypted networks use, the same way.
+    type: bool
+    default: false
   table:
     description: Name of the table.
     type: str
@@ -84,6 +88,7 @@ def main():
             peers=dict(type="list", elements="str", default=[]),
             tcp_ports=dict(type="list", elements="int", default=[7946]),
             udp_ports=dict(type="list", elements="int", default=[7946, 4789]),
+            esp=dict(type="bool", default=False),
             table=dict(type="str", default=firewall.DEFAULT_TABLE),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
@@ -103,7 +108,7 @@ def main():
         module.fail_json(msg="nft is not installed on this host: run the swarmnet.overlay.prereqs role")
     family, table = firewall.FAMILY, p["table"]
     body = None if p["state"] == "absent" else \
-        firewall.render(table, p["peers"], p["tcp_ports"], p["udp_ports"])
+        firewall.render(table, p["peers"], p["tcp_ports"], p["udp_ports"], p["esp"])
     try:
         changed, before, after = nftables.reconcile(family, table, body, module.check_mode)
     except (nftables.NftError, OSError) as exc:
