@@ -26,14 +26,8 @@ def choose(requested):
 
 
 def _nft_table(table, services, balance, changes):
-    if services or balance:
-        body = lb_nftables.render(table, services, balance=balance)
-        if nftables.differs(lb_nftables.FAMILY, table, body):
-            changes("replace nftables table %s %s" % (lb_nftables.FAMILY, table),
-                    nftables.replace, lb_nftables.FAMILY, table, body)
-    elif nftables.exists(lb_nftables.FAMILY, table):
-        changes("delete nftables table %s %s" % (lb_nftables.FAMILY, table),
-                nftables.delete, lb_nftables.FAMILY, table)
+    body = lb_nftables.render(table, services, balance=balance) if services or balance else None
+    nftables.ensure(lb_nftables.FAMILY, table, body, changes)
 
 
 def _forwarding(services, changes):

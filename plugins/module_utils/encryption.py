@@ -12,6 +12,7 @@ carries the key's fingerprint, so keys are never read back or shown.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -62,9 +63,23 @@ def _union(networks, more):
     return [dict(n) for n in seen.values()]
 
 
-def ensure(local, peers, networks, keys, primary, state_dir, changes, prune=True):
+@contextlib.contextmanager
+def _socket(sock):
+    """The caller's XFRM socket, or one of our own for the block."""
+    if sock is not None:
+        yield sock
+        return
+    own = xfrm.XfrmSocket()
+    try:
+        yield own
+    finally:
+        own.close()
+
+
+def ensure(local, peers, networks, keys, primary, state_dir, changes, prune=True, sock=None):
     """Make this host's encryption what (networks, peers, keyring) say; nothing when no network is encrypted.
 
+    sock: an XFRM socket to use (the module's, which also lists before and after).
     prune=False only adds: networks kept from the last run stay guarded (their VXLAN
     devices may still carry traffic until the overlay role removes them) and no SA
     or policy is removed; a second call with prune=True, after, removes what is stale.
@@ -73,12 +88,10 @@ def ensure(local, peers, networks, keys, primary, state_dir, changes, prune=True
     if not prune:
         networks = _union(networks, load(state_dir)[0])
     body = esp.render(networks)
-    if body is not None and nftables.differs(esp.FAMILY, esp.TABLE, body):
-        changes("replace nftables table %s %s" % (esp.FAMILY, esp.TABLE),
-                nftables.replace, esp.FAMILY, esp.TABLE, body)
+    if body is not None:        # the guard first ...
+        nftables.ensure(esp.FAMILY, esp.TABLE, body, changes)
     states, policies = esp.wanted(local, peers, keys, primary) if networks else ([], [])
-    sock = xfrm.XfrmSocket()
-    try:
+    with _socket(sock) as sock:
         have = {(s["src"], s["dst"], s["spi"]) for s in xfrm.states(sock, esp.REQID)}
         for sa in states:
             if (sa["src"], sa["dst"], sa["spi"]) not in have:
@@ -95,10 +108,8 @@ def ensure(local, peers, networks, keys, primary, state_dir, changes, prune=True
                 changes("remove policy out %s > %s" % (src, dst), xfrm.delete_policy, sock, src, dst, esp.MARK)
             for src, dst, spi in sorted(have - {(s["src"], s["dst"], s["spi"]) for s in states}):
                 changes("remove " + _sa({"src": src, "dst": dst, "spi": spi}), xfrm.delete_state, sock, src, dst, spi)
-    finally:
-        sock.close()
-    if body is None and nftables.exists(esp.FAMILY, esp.TABLE):
-        changes("remove nftables table %s %s" % (esp.FAMILY, esp.TABLE), nftables.delete, esp.FAMILY, esp.TABLE)
+    if body is None:            # ... and last
+        nftables.ensure(esp.FAMILY, esp.TABLE, None, changes)
     _keep(state_dir, networks, keys, primary, changes)
 
 

@@ -103,6 +103,15 @@ def delete(family, table):
     _nft(["delete", "table", family, table])
 
 
+def ensure(family, table, body, changes):
+    """Through `changes`: replace the table when it differs from `body`, delete it when body is None."""
+    if body is not None:
+        if differs(family, table, body):
+            changes("replace nftables table %s %s" % (family, table), replace, family, table, body)
+    elif exists(family, table):
+        changes("delete nftables table %s %s" % (family, table), delete, family, table)
+
+
 def reconcile(family, table, body, check_mode):
     """Make the table equal `body` (None: no table). Returns (changed, before, after) listings."""
     before = text(family, table)

@@ -132,11 +132,6 @@ def wait_for_address(address, timeout):
         time.sleep(0.5)
 
 
-def _nft_table(family, table, body, changes):
-    if nftables.differs(family, table, body):
-        changes("replace nftables table %s %s" % (family, table), nftables.replace, family, table, body)
-
-
 def _peers(net, wanted, changes):
     with netns.rtnl(net["netns"]) as ipr:
         device = links.by_name(ipr, naming.vxlan_name(net["vni"]))
@@ -162,9 +157,8 @@ def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
     fw = desired["firewall"]
     if saved["firewall"]["state"] == "present":
         table = saved["firewall"]["table"]
-        _nft_table(firewall.FAMILY, table,
-                   firewall.render(table, fw["peers"], fw["tcp_ports"], fw["udp_ports"], fw.get("esp", False)),
-                   changes)
+        body = firewall.render(table, fw["peers"], fw["tcp_ports"], fw["udp_ports"], fw.get("esp", False))
+        nftables.ensure(firewall.FAMILY, table, body, changes)
     # Encryption before any VXLAN device: the kept networks, keyring (0600) and this plan's peers.
     kept_networks, keys, primary = encryption.load(state_dir)
     if kept_networks:
@@ -185,9 +179,8 @@ def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
             _balancing(item, saved["lb_backend"], changes)
     if desired["gwbridge"]:
         m = desired["mesh"]
-        _nft_table(mesh.FAMILY, mesh.DEFAULT_TABLE,
-                   mesh.render(mesh.DEFAULT_TABLE, naming.GWBRIDGE, m["ingress"], m["host"], m["egress_subnet"]),
-                   changes)
+        body = mesh.render(mesh.DEFAULT_TABLE, naming.GWBRIDGE, m["ingress"], m["host"], m["egress_subnet"])
+        nftables.ensure(mesh.FAMILY, mesh.DEFAULT_TABLE, body, changes)
     # systemd starts the task units after this one; the fallback supervisor is started here.
     supervisor = task.backend(saved["supervisor"], None, state_dir, saved["python"])
     supervisor.resume(changes)

@@ -161,15 +161,10 @@ def main():
         sock = xfrm.XfrmSocket()
         try:
             before = encryption.listing(sock)
-        finally:
-            sock.close()
-        table_before = nftables.text(esp.FAMILY, esp.TABLE)
-        encryption.ensure(p["local"], p["peers"], p["networks"], keys, primary, p["state_dir"], changes,
-                          prune=p["prune"] or p["state"] == "absent")
-        sock = xfrm.XfrmSocket()
-        try:
+            table_before = nftables.text(esp.FAMILY, esp.TABLE)
+            encryption.ensure(p["local"], p["peers"], p["networks"], keys, primary, p["state_dir"], changes,
+                              prune=p["prune"] or p["state"] == "absent", sock=sock)
             after = encryption.listing(sock)
-            owned = len(xfrm.states(sock, esp.REQID))
         finally:
             sock.close()
     except (nftables.NftError,) + netns.KERNEL_ERRORS as exc:
@@ -177,6 +172,7 @@ def main():
     table_after = nftables.text(esp.FAMILY, esp.TABLE)
     if module.check_mode:       # nothing moved: show what was and what would be done
         after, table_after = before + ["would " + line for line in changes.done], table_before
+    owned = sum(1 for line in after if line.startswith("ESP SA"))
     module.exit_json(changed=changes.changed, changes=changes.done, sas=owned,
                      diff={"before": "\n".join(before) + "\n" + table_before,
                            "after": "\n".join(after) + "\n" + table_after})
