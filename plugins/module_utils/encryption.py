@@ -92,9 +92,15 @@ def ensure(local, peers, networks, keys, primary, state_dir, changes, prune=True
         nftables.ensure(esp.FAMILY, esp.TABLE, body, changes)
     states, policies = esp.wanted(local, peers, keys, primary) if networks else ([], [])
     with _socket(sock) as sock:
-        have = {(s["src"], s["dst"], s["spi"]) for s in xfrm.states(sock, esp.REQID)}
+        found = {(s["src"], s["dst"], s["spi"]): s for s in xfrm.states(sock, esp.REQID)}
+        have = set(found)
         for sa in states:
-            if (sa["src"], sa["dst"], sa["spi"]) not in have:
+            key = (sa["src"], sa["dst"], sa["spi"])
+            if key in have and found[key]["replay_window"] != xfrm.REPLAY_WINDOW:    # made by 0.3 and earlier
+                changes("remove %s (replay window %d)" % (_sa(sa), found[key]["replay_window"]),
+                        xfrm.delete_state, sock, *key)
+                have.discard(key)
+            if key not in have:
                 changes("add " + _sa(sa), xfrm.add_state, sock, sa["src"], sa["dst"], sa["spi"], esp.REQID,
                         esp.sa_key(keys[sa["tag"]], sa["src"], sa["dst"], sa["tag"]))
         routed = {(p["src"], p["dst"]): p["spi"] for p in xfrm.policies(sock, esp.MARK)}

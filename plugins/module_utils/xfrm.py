@@ -157,14 +157,21 @@ def _no_limits(msg):
 
 
 def states(sock, reqid):
-    """SAs this collection owns (labelled with `reqid`): [{src, dst, spi, packets}]."""
+    """SAs this collection owns (labelled with `reqid`): [{src, dst, spi, packets, replay_window}]."""
     found = []
     for msg in sock._dump(XFRM_MSG_GETSA):
         if msg.get("reqid") != reqid or msg.get("proto") != IPPROTO_ESP or msg.get("family") != socket.AF_INET:
             continue
         found.append({"src": _ip(msg["saddr"]), "dst": _ip(msg["daddr"]), "spi": _spi(msg["spi"]),
-                      "packets": msg["cur_1"]})     # xfrm_lifetime_cur: bytes, packets, add, use
+                      "packets": msg["cur_1"],      # xfrm_lifetime_cur: bytes, packets, add, use
+                      "replay_window": msg["replay_window"]})
     return found
+
+
+# No anti-replay window: SPIs and keys are derived, so they outlive a reboot, and a peer that
+# restarts sends from sequence number 1 again - a window would drop all it sends until the next
+# key. (AES-GCM still authenticates every packet; moby's SAs keep no window either.)
+REPLAY_WINDOW = 0
 
 
 def add_state(sock, src, dst, spi, reqid, key, icv_bits=128):
@@ -172,7 +179,7 @@ def add_state(sock, src, dst, spi, reqid, key, icv_bits=128):
     msg = _usersa_info()        # selector left empty: a transport SA serves any traffic its policy sends
     msg.update(sel_daddr=bytes(4), sel_saddr=bytes(4),
                daddr=_packed(dst), saddr=_packed(src), spi=struct.pack(">I", spi), proto=IPPROTO_ESP,
-               reqid=reqid, family=socket.AF_INET, mode=XFRM_MODE_TRANSPORT, replay_window=32)
+               reqid=reqid, family=socket.AF_INET, mode=XFRM_MODE_TRANSPORT, replay_window=REPLAY_WINDOW)
     _no_limits(msg)
     aead = struct.pack("=64sII", AEAD_GCM.encode(), len(key) * 8, icv_bits) + bytes(key)   # bits, salt included
     msg["attrs"] = [("XFRMA_ALG_AEAD", aead)]
