@@ -9,7 +9,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.swarmnet.overlay.plugins.module_utils import plan
 
 LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses", "tasks", "services")
-ARGS = frozenset(("networks", "services", "gwbridge_subnet", "dns", "hosts", "live_var", "live_results",
+ARGS = frozenset(("networks", "ingress", "services", "gwbridge_subnet", "dns", "hosts", "live_var", "live_results",
                   "features_var", "require_keyring"))
 KEYRING_VAR = "swarmnet_encryption_keyring"    # read here, never passed as an argument: it is secret
 
@@ -49,7 +49,7 @@ class ActionModule(ActionBase):
                 "sandboxes": _plain(hv.get("swarmnet_sandboxes") or []),
             }
             live = hv.get(live_var)
-            if isinstance(live, dict) and not live.get("failed") and not live.get("skipped"):
+            if isinstance(live, dict) and not any(live.get(k) for k in ("failed", "skipped", "unreachable")):
                 reported[name] = _plain({k: live.get(k) for k in LIVE_KEYS})
             features = hv.get(args.get("features_var", "swarmnet_kernel"))
             if isinstance(features, dict) and isinstance(features.get("esp"), bool):
@@ -66,7 +66,8 @@ class ActionModule(ActionBase):
                                  gwbridge_subnet=args.get("gwbridge_subnet") or plan.DEFAULT_GWBRIDGE_SUBNET,
                                  dns=_plain(args.get("dns") or {}),
                                  keyring=_plain(keyring) if keyring else None,
-                                 keyring_required=bool(args.get("require_keyring", True)))
+                                 keyring_required=bool(args.get("require_keyring", True)),
+                                 ingress_network=_plain(args.get("ingress")) or None)
         except plan.PlanError as exc:
             return dict(result, failed=True, errors=exc.errors,
                         msg="swarmnet inventory refused, no host changed:\n- " + "\n- ".join(exc.errors))

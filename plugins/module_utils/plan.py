@@ -85,12 +85,17 @@ def _bounded(errors, source, key, value, low, high, why):
     return number
 
 
-def _validate_networks(networks, source, errors):
+def _keyed_networks(networks, ingress):
+    """(inventory key, network) pairs: errors name the variable the user wrote."""
+    keyed = [("swarmnet_ingress", dict(ingress, ingress=True))] if isinstance(ingress, dict) else []
+    return keyed + [("swarmnet_networks[%d]" % i, net) for i, net in enumerate(networks or [])]
+
+
+def _validate_networks(keyed, source, errors):
     """Check each declared network on its own; return the usable ones by name."""
     good = {}
     ingress_seen = None
-    for i, net in enumerate(networks or []):
-        key = "swarmnet_networks[%d]" % i
+    for i, (key, net) in enumerate(keyed):
         if not isinstance(net, dict):
             errors.add(source, key, net, "must be a mapping")
             continue
@@ -120,7 +125,8 @@ def _validate_networks(networks, source, errors):
         if not isinstance(encrypted, bool):
             errors.add(source, key + ".encrypted", encrypted, "must be true or false")
             continue
-        entry = {"name": name, "state": state, "ingress": ingress, "encrypted": encrypted, "index": i}
+        entry = {"name": name, "state": state, "ingress": ingress, "encrypted": encrypted, "index": i,
+                 "key": key}
 
         before = len(errors)
         subnet = net.get("subnet")
@@ -158,7 +164,7 @@ def _check_overlaps(nets, source, errors):
     for i, a in enumerate(declared):
         for b in declared[i + 1:]:
             if a["subnet"].overlaps(b["subnet"]):
-                errors.add(source, "swarmnet_networks[%d].subnet" % b["index"],
+                errors.add(source, b["key"] + ".subnet",
                            str(b["subnet"]),
                            "overlaps subnet %s of network %r" % (a["subnet"], a["name"]))
 
@@ -173,7 +179,7 @@ def _allocate_vnis(nets, reported, source, errors):
             net["vni"] = naming.INGRESS_VNI
         if net["vni"] is not None:
             if net["vni"] in taken:
-                errors.add(source, "swarmnet_networks[%d].vni" % net["index"], net["vni"],
+                errors.add(source, net["key"] + ".vni", net["vni"],
                            "VNI already used by network %r" % taken[net["vni"]])
             else:
                 taken[net["vni"]] = net["name"]
@@ -230,7 +236,7 @@ def _allocate_subnets(nets, reported, source, errors):
                 used.append(candidate)
                 break
         else:
-            errors.add(source, "swarmnet_networks[%d].subnet" % net["index"], None,
+            errors.add(source, net["key"] + ".subnet", None,
                        "no free subnet left in the default pool %s" % DEFAULT_POOL)
     for net in nets.values():
         if net["subnet"] is not None and net["gateway"] is None:
@@ -375,7 +381,7 @@ def _check_encryption(nets, members, keyring, keyring_required, reported, source
     for net in encrypted:
         for host in sorted(members[net["name"]]):
             if (reported.get(host) or {}).get("esp") is False:
-                errors.add(host, "swarmnet_networks[%d].encrypted" % net["index"], True,
+                errors.add(host, net["key"] + ".encrypted", True,
                            "network %r is encrypted but this host's kernel has no ESP transform "
                            "(CONFIG_INET_ESP) for IPsec" % net["name"])
 
@@ -458,14 +464,17 @@ def _validate_dns(dns, source, errors):
 
 
 def build(networks, hosts, reported=None, source=None, services=None, groups=None,
-          gwbridge_subnet=DEFAULT_GWBRIDGE_SUBNET, dns=None, keyring=None, keyring_required=True):
-    """Return {'hosts': {host: desired state}} or raise PlanError listing every problem."""
+          gwbridge_subnet=DEFAULT_GWBRIDGE_SUBNET, dns=None, keyring=None, keyring_required=True,
+          ingress_network=None):
+    """Return {'hosts': {host: desired state}} or raise PlanError listing every problem.
+
+    `ingress_network` is swarmnet_ingress (or None); `networks` are swarmnet_networks."""
     reported = reported or {}
     hosts = hosts or {}
     source = source or (sorted(hosts)[0] if hosts else "localhost")
     errors = _Errors()
 
-    nets = _validate_networks(networks, source, errors)
+    nets = _validate_networks(_keyed_networks(networks, ingress_network), source, errors)
     _check_overlaps(nets, source, errors)
     _allocate_vnis(nets, reported, source, errors)
     ingress = next((n for n, v in nets.items() if v["ingress"] and v["state"] == "present"), None)
@@ -482,6 +491,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
     _allocate_subnets(nets, reported, source, errors)
     gw_subnet = _gwbridge_subnet(gwbridge_subnet, nets, source, errors)
     live = _live_endpoints(reported)
+    live.update(_endpoints_others_know(hosts, reported, attachments))
     live.update(service_plan.reported_vips(reported, source))
     ips = _allocate_ips(attachments + service_plan.vip_attachments(svcs, source), nets, live, errors)
     gw_ips = _allocate_gwbridge(sandboxes, gw_subnet, reported, errors) if gw_subnet else {}
@@ -599,6 +609,35 @@ def _live_endpoints(reported):
         for ep in (reported[host] or {}).get("endpoints") or []:
             live[(host, ep.get("sandbox"), ep.get("network"))] = ep.get("ip")
     return live
+
+
+def _endpoints_others_know(hosts, reported, attachments):
+    """Endpoints of hosts that did not report this run (unreachable), as the others know them:
+    task addresses from their service registries, then the peers they have at the host's VTEP.
+    A host that is down keeps its addresses, so its peers and backends stay where they are."""
+    silent = {str(hosts[h].get("advertise_addr")): h for h in sorted(hosts) if h not in reported}
+    if not reported or not silent:
+        return {}
+    known, seen = {}, {}     # seen: (host, network) -> addresses other hosts point at its VTEP
+    for other in sorted(reported):
+        for svc in reported[other].get("services") or []:
+            for task in svc.get("tasks") or []:
+                if task.get("host") in silent.values():
+                    for net, ip in (task.get("addresses") or {}).items():
+                        known.setdefault((task["host"], task.get("sandbox"), net), ip)
+        for net in reported[other].get("networks") or []:
+            for peer in net.get("peers") or []:
+                host = silent.get(peer.get("vtep"))
+                addr = _address_or_none(peer.get("ip"))
+                if host is not None and addr is not None:
+                    seen.setdefault((host, net.get("name")), set()).add(addr)
+    for host, sandbox, net, ip, _key in attachments:
+        if host in silent.values() and ip is None and (host, sandbox, net) not in known:
+            taken = {_address_or_none(v) for (h, _s, n), v in known.items() if (h, n) == (host, net)}
+            left = sorted(seen.get((host, net), set()) - taken)
+            if left:
+                known[(host, sandbox, net)] = str(left[0])
+    return known
 
 
 def _underlay_mtu(host, hosts, reported):

@@ -29,6 +29,11 @@ options:
     type: list
     elements: dict
     required: true
+  ingress:
+    description:
+      - The ingress network (C(swarmnet_ingress)), with the keys of a network; C(ingress) is implied.
+        Errors about it name C(swarmnet_ingress), errors about O(networks) name C(swarmnet_networks[N]).
+    type: dict
   services:
     description:
       - The cluster's services (C(swarmnet_services)); see the C(swarmnet.overlay.plan) role for their
@@ -60,6 +65,18 @@ options:
     type: list
     elements: dict
     default: []
+  features_var:
+    description:
+      - Name of the host variable holding each host's registered M(swarmnet.overlay.kernel_features)
+        result; hosts with an encrypted network must have reported C(esp=true).
+    type: str
+    default: swarmnet_kernel
+  require_keyring:
+    description:
+      - Refuse encrypted networks when C(swarmnet_encryption_keyring) is missing. The keyring is read
+        from the task's variables, never passed as a parameter.
+    type: bool
+    default: true
 attributes:
   action:
     support: full

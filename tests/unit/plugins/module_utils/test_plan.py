@@ -252,3 +252,47 @@ def test_same_input_same_plan(hv):
             desired.pop("lb_drain")
             desired.pop("lb_fill")
     assert again == first
+
+
+def test_a_host_that_did_not_report_keeps_the_addresses_the_others_know():
+    # h3 is down this run: its sandbox c had 10.10.1.50 on front, which h1 and h2 have as a peer at
+    # h3's VTEP. Allocating afresh would give 10.10.1.4 and move h3's peer entries on every host.
+    reported = {
+        "h1": {"endpoints": [{"sandbox": "a", "network": "front", "ip": "10.10.1.2"}],
+               "networks": [{"name": "front", "peers": [
+                   {"ip": "10.10.1.3", "mac": "x", "vtep": "198.18.0.12"},
+                   {"ip": "10.10.1.50", "mac": "y", "vtep": "198.18.0.13"}]}]},
+        "h2": {"endpoints": [{"sandbox": "b", "network": "front", "ip": "10.10.1.3"}]},
+    }
+    result = plan.build(NETS, cluster(), reported)["hosts"]
+    assert {"ip": "10.10.1.50", "mac": "02:42:0a:0a:01:32", "vtep": "198.18.0.13"} in result["h1"]["peers"]["front"]
+    assert [p["ip"] for p in result["h2"]["peers"]["front"]] == ["10.10.1.2", "10.10.1.50"]
+
+
+def test_a_silent_hosts_tasks_keep_their_addresses_from_the_registry():
+    services = [{"name": "web", "networks": ["front"],
+                 "tasks": [{"host": "h3", "netns": "w3"}, {"host": "h1", "netns": "w1"}]}]
+    first = plan.build(NETS, cluster(), {"h1": {}, "h2": {}, "h3": {}}, services=services)["hosts"]
+    registered = first["h1"]["services"]
+    w3 = next(t for t in registered[0]["tasks"] if t["host"] == "h3")["addresses"]["front"]
+    moved = dict(registered[0], tasks=[dict(t, addresses={"front": "10.10.1.99"}) if t["host"] == "h3" else t
+                                       for t in registered[0]["tasks"]])
+    reported = {"h1": {"services": [moved]}, "h2": {}}
+    again = plan.build(NETS, cluster(), reported, services=services)["hosts"]
+    assert w3 != "10.10.1.99"
+    assert "10.10.1.99" in [p["ip"] for p in again["h1"]["peers"]["front"]]
+    assert again["h1"]["services"][0]["tasks"] == moved["tasks"]
+
+
+def test_errors_name_the_variable_the_user_wrote_ingress_apart():
+    ingress = {"name": "ingress", "subnet": "10.255.0.0/16"}
+    with pytest.raises(PlanError) as exc:
+        plan.build([{"name": "frontend", "subnet": "10.255.1.0/24"}], hosts(), source="h1",
+                   ingress_network=ingress)
+    assert exc.value.errors == ["host h1: swarmnet_networks[0].subnet='10.255.1.0/24': "
+                                "overlaps subnet 10.255.0.0/16 of network 'ingress'"]
+    with pytest.raises(PlanError) as exc:
+        plan.build([], hosts(), source="h1", ingress_network=dict(ingress, vni=0))
+    assert exc.value.errors == ["host h1: swarmnet_ingress.vni=0: VNI must be an integer from 1 to 16777215"]
+    result = plan.build([], hosts(h1=[{"name": "a", "networks": ["ingress"]}]), ingress_network=ingress)
+    assert result["hosts"]["h1"]["networks"][0]["vni"] == 4096
