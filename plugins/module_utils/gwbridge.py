@@ -10,13 +10,18 @@ through it. The host must forward between its underlay and this bridge.
 
 from __future__ import annotations
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import links, netns, sysctl
+import json
+import os
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import files, links, netns, sysctl, task
 
 ALIAS = "swarmnet gateway bridge"
 # Forwarding for egress and published ports; route_localnet lets a published
 # port answer 127.0.0.1 on the host, as Docker sets it on docker_gwbridge.
 SYSCTLS = (("net/ipv4/ip_forward", "1"), ("net/ipv4/conf/{bridge}/route_localnet", "1"))
 # (keys with "/" so a bridge name with a dot stays one path element)
+# Host-wide values as they were before the first change, put back when the bridge goes.
+SAVED_SYSCTLS = "sysctl-before.json"
 
 
 class GatewayBridgeError(Exception):
@@ -45,7 +50,25 @@ def _create(ipr, name, address):
     ipr.link("set", index=index, state="up")
 
 
-def ensure_present(name, address, changes):
+def _saved_path(state_dir):
+    return os.path.join(state_dir, SAVED_SYSCTLS)
+
+
+def _saved(state_dir):
+    try:
+        saved = json.loads(files.read(_saved_path(state_dir)) or "{}")
+    except ValueError:
+        return {}
+    return saved if isinstance(saved, dict) else {}
+
+
+def _remember(state_dir, key, value):
+    saved = _saved(state_dir)
+    saved.setdefault(key, value)
+    files.write(_saved_path(state_dir), json.dumps(saved, sort_keys=True) + "\n")
+
+
+def ensure_present(name, address, changes, state_dir=task.DEFAULT_STATE_DIR):
     with netns.rtnl() as ipr:
         have = observe(ipr, name)
         if have is not None and have["kind"] != "bridge":
@@ -69,12 +92,22 @@ def ensure_present(name, address, changes):
     for template, value in SYSCTLS:
         key = template.format(bridge=name)
         # In check mode a bridge not yet made has no sysctl directory: it would be set.
-        if sysctl.read(key) != value:
+        current = sysctl.read(key)
+        if current != value:
+            if "{bridge}" not in template and current is not None and key not in _saved(state_dir):
+                changes("remember sysctl %s=%s (put back with the bridge)" % (key, current),
+                        _remember, state_dir, key, current)
             changes("sysctl %s=%s" % (key, value), sysctl.write, key, value)
 
 
-def ensure_absent(name, changes):
+def ensure_absent(name, changes, state_dir=task.DEFAULT_STATE_DIR):
     with netns.rtnl() as ipr:
         have = observe(ipr, name)
         if have is not None and have.get("alias") == ALIAS:
             changes("delete bridge %s" % name, links.delete, ipr, have["index"])
+    saved = _saved(state_dir)
+    for key, value in sorted(saved.items()):
+        if sysctl.read(key) != value:
+            changes("sysctl %s=%s (as before swarmnet)" % (key, value), sysctl.write, key, value)
+    if files.read(_saved_path(state_dir)) is not None:
+        changes("remove %s" % _saved_path(state_dir), os.unlink, _saved_path(state_dir))

@@ -169,7 +169,7 @@ def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
         network.preflight(want)
         network.ensure_present(want, changes)
     if desired["gwbridge"]:
-        gwbridge.ensure_present(desired["gwbridge"]["name"], desired["gwbridge"]["address"], changes)
+        gwbridge.ensure_present(desired["gwbridge"]["name"], desired["gwbridge"]["address"], changes, state_dir)
     for sandbox in desired["sandboxes"]:
         endpoint.ensure_present(sandbox["name"], sandbox["endpoints"], changes)
     for net in desired["networks"]:

@@ -15,8 +15,10 @@ description:
     like Docker's C(docker_gwbridge). Sandbox ends join it through M(swarmnet.overlay.overlay_endpoint)
     (O(ignore:endpoints[].bridge)); M(swarmnet.overlay.routing_mesh) masquerades what leaves through it.
   - Turns on C(net.ipv4.ip_forward) (egress and published ports are forwarded) and
-    C(route_localnet) on the bridge (a published port answers on 127.0.0.1). O(state=absent) removes
-    the bridge only if the collection made it, and leaves C(ip_forward) as it is.
+    C(route_localnet) on the bridge (a published port answers on 127.0.0.1). The C(ip_forward) value
+    the host had before is kept in O(state_dir) the first time it is changed.
+  - O(state=absent) removes the bridge only if the collection made it, and puts C(ip_forward) back to
+    the value kept (nothing is put back when the collection never changed it).
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
@@ -28,6 +30,10 @@ options:
   address:
     description: Gateway address with prefix length. Required with O(state=present).
     type: str
+  state_dir:
+    description: Directory of the collection's state on the host, where the value before is kept.
+    type: path
+    default: /var/lib/swarmnet
   state:
     description: Whether the bridge exists.
     type: str
@@ -72,6 +78,7 @@ def main():
         argument_spec=dict(
             name=dict(type="str", default="swarmnet_gwbr"),
             address=dict(type="str"),
+            state_dir=dict(type="path", default="/var/lib/swarmnet"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         required_if=[("state", "present", ["address"])],
@@ -93,10 +100,10 @@ def main():
     try:
         before = _read(p["name"])
         if p["state"] == "absent":
-            gwbridge.ensure_absent(p["name"], changes)
+            gwbridge.ensure_absent(p["name"], changes, p["state_dir"])
             after = {} if changes.changed else before
         else:
-            gwbridge.ensure_present(p["name"], p["address"], changes)
+            gwbridge.ensure_present(p["name"], p["address"], changes, p["state_dir"])
             after = {"name": p["name"], "addresses": [p["address"]], "up": True} if module.check_mode \
                 else _read(p["name"])
     except (gwbridge.GatewayBridgeError,) + netns.KERNEL_ERRORS as exc:
