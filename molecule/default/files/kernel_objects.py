@@ -4,7 +4,8 @@ Prints a JSON list of one-line objects, so two listings compare as sets:
 "ns NAME", "NS link NAME KIND ALIAS", "NS fdb DEV MAC -> VTEP", "NS neigh DEV IP -> MAC",
 "NS addr DEV IP/PREFIX", "NS default via GATEWAY" (NS is "-" for the host namespace),
 "nft ..." for every rule, set and map of the host namespace ("NS nft ..." in others), and
-"file PATH" for every file in the swarmnet state directory.
+"file PATH" for every file in the swarmnet state directory, and "sysctl net.ipv4.ip_forward N"
+of the host namespace.
 """
 import json
 import os
@@ -68,6 +69,8 @@ def main():
         with IPRoute(netns=name, flags=0) as ipr:
             objects += namespace(ipr, name)
         objects += nft_rules(name)
+    with open("/proc/sys/net/ipv4/ip_forward") as f:
+        objects.append("sysctl net.ipv4.ip_forward %s" % f.read().strip())
     objects += nft_rules() + state_files()
     print(json.dumps(sorted(objects)))
 
