@@ -6,6 +6,8 @@ the lab (objects deleted) and on VMs (a real reboot).
 
 import json
 import os
+import socket
+import time
 
 import pytest
 
@@ -50,6 +52,22 @@ def host():
         netns.remove(name)
     if nftables.exists("inet", "t"):
         nftables.delete("inet", "t")
+    _wait_vxlan_port_free()
+
+
+def _wait_vxlan_port_free(timeout=5.0):
+    """A removed namespace's VXLAN socket goes asynchronously: until it has, the next test's
+    device on the same port fails with EEXIST."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("0.0.0.0", NETWORK["data_port"]))
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+        time.sleep(0.05)
 
 
 def restored(tmp_path, saved=None):
