@@ -87,7 +87,9 @@ def _bounded(errors, source, key, value, low, high, why):
 
 def _keyed_networks(networks, ingress):
     """(inventory key, network) pairs: errors name the variable the user wrote."""
-    keyed = [("swarmnet_ingress", dict(ingress, ingress=True))] if isinstance(ingress, dict) else []
+    keyed = []
+    if ingress is not None:     # not a mapping: refused by the checks like any network
+        keyed.append(("swarmnet_ingress", dict(ingress, ingress=True) if isinstance(ingress, dict) else ingress))
     return keyed + [("swarmnet_networks[%d]" % i, net) for i, net in enumerate(networks or [])]
 
 

@@ -296,3 +296,9 @@ def test_errors_name_the_variable_the_user_wrote_ingress_apart():
     assert exc.value.errors == ["host h1: swarmnet_ingress.vni=0: VNI must be an integer from 1 to 16777215"]
     result = plan.build([], hosts(h1=[{"name": "a", "networks": ["ingress"]}]), ingress_network=ingress)
     assert result["hosts"]["h1"]["networks"][0]["vni"] == 4096
+
+
+def test_an_ingress_network_that_is_no_mapping_is_refused_by_name():
+    with pytest.raises(PlanError) as exc:
+        plan.build([], hosts(), source="h1", ingress_network="10.255.0.0/16")
+    assert exc.value.errors == ["host h1: swarmnet_ingress='10.255.0.0/16': must be a mapping"]
