@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 
 def read(path):
@@ -36,3 +37,11 @@ def ensure(wanted, changes, executable=()):
             changes("write %s" % path, write, path, text, 0o755 if path in executable else 0o644)
             written = True
     return written
+
+
+def remove_tree(path):
+    """Remove a directory tree; what another writer removed meanwhile (lab hosts share /opt) is fine."""
+    def gone_already(_func, _path, exc_info):
+        if not issubclass(exc_info[0], FileNotFoundError):
+            raise exc_info[1]
+    shutil.rmtree(path, onerror=gone_already)

@@ -16,7 +16,6 @@ import hashlib
 import inspect
 import json
 import os
-import shutil
 import signal
 import time
 
@@ -123,7 +122,7 @@ def wait_served(state_dir, text, sandboxes, timeout=10.0):
 
 def remove_program(changes, state_dir):
     if os.path.isdir(PROGRAM_DIR):
-        changes("remove %s" % PROGRAM_DIR, shutil.rmtree, PROGRAM_DIR)
+        changes("remove %s" % PROGRAM_DIR, files.remove_tree, PROGRAM_DIR)
     marker = dns_server.loaded_path(state_dir)
     if os.path.exists(marker):
         changes("remove %s" % marker, os.unlink, marker)

@@ -85,7 +85,6 @@ actions:
 """
 
 import os
-import shutil
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
@@ -111,7 +110,7 @@ def _absent(module, changes):
         if os.path.exists(path):
             changes("remove %s" % path, os.unlink, path)
     if os.path.isdir(restore.LIB_DIR):
-        changes("remove %s" % restore.LIB_DIR, shutil.rmtree, restore.LIB_DIR)
+        changes("remove %s" % restore.LIB_DIR, files.remove_tree, restore.LIB_DIR)
 
 
 def _saved_text(module):
