@@ -91,6 +91,8 @@ def ensure(local, peers, networks, keys, primary, state_dir, changes, prune=True
     if body is not None:        # the guard first ...
         nftables.ensure(esp.FAMILY, esp.TABLE, body, changes)
     states, policies = esp.wanted(local, peers, keys, primary) if networks else ([], [])
+    if states and xfrm.esp_offload_loadable():
+        changes("load kernel module %s (ESP GSO/GRO in software)" % xfrm.ESP_OFFLOAD, xfrm.load_esp_offload)
     with _socket(sock) as sock:
         found = {(s["src"], s["dst"], s["spi"]): s for s in xfrm.states(sock, esp.REQID)}
         have = set(found)

@@ -23,6 +23,9 @@ description:
   - The networks and keyring are kept in I(state_dir)/esp.json with mode 0600 for the restore at boot;
     the keys are never returned or shown.
   - The given peers and networks are the whole set; SAs and policies of other peers or keys are removed.
+  - Where the kernel has C(esp4_offload) as a module that is not loaded, it is loaded before the first SA
+    is added (a change of its own). It gives ESP software GSO and GRO, which the kernel binds to an SA when
+    the SA is added; SAs added before it was loaded get it when they are next replaced. It stays loaded.
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
