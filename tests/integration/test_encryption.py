@@ -1,7 +1,8 @@
 """Encrypted overlays against this kernel (it has XFRM but no ESP; SAs are tested in the VMs).
 
 The guard table must drop an encrypted VNI's plaintext VXLAN both ways and let others
-pass; outbound policies must round-trip through the hand-declared XFRM messages.
+pass; the firewall must take ESP from cluster peers only; outbound policies must round-trip
+through the hand-declared XFRM messages.
 """
 
 import os
@@ -11,7 +12,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, netns, nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, firewall, netns, nftables, xfrm
 
 LOCAL, PEER = "198.18.9.1", "198.18.9.2"
 
@@ -83,6 +84,30 @@ def test_plaintext_of_an_encrypted_vni_is_dropped_both_ways(peer):
     with netns.inside("peer"):
         assert received(there) == [4098]
     assert nftables.counters(esp.FAMILY, esp.TABLE) == {"plaintext_in_dropped": 1, "plaintext_out_dropped": 1}
+
+
+def send_esp(source, to, count):
+    """IP protocol 50 datagrams from `source` (this kernel has no ESP, so they are only ever counted)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, xfrm.IPPROTO_ESP)
+    sock.bind((source, 0))
+    try:
+        for sequence in range(1, count + 1):
+            sock.sendto(struct.pack("!II", 0x100, sequence) + bytes(40), (to, 0))     # SPI, sequence, a body
+    finally:
+        sock.close()
+
+
+def test_firewall_takes_esp_from_cluster_peers_only(peer):
+    stranger = "198.18.9.7"
+    ip("-n", "peer", "addr", "add", stranger + "/24", "dev", "u1")
+    nftables.replace(firewall.FAMILY, "fw_esp", firewall.render("fw_esp", [PEER], [], [], esp=True))
+    try:
+        with netns.inside("peer"):
+            send_esp(PEER, LOCAL, 3)
+            send_esp(stranger, LOCAL, 2)
+        assert nftables.counters(firewall.FAMILY, "fw_esp") == {"peer_accepted": 3, "others_dropped": 2}
+    finally:
+        nftables.delete(firewall.FAMILY, "fw_esp")
 
 
 def test_outbound_policies_round_trip():
