@@ -44,10 +44,16 @@ def _spread(service, eligible, replicas):
     return [(slot, eligible[(offset + slot - 1) % len(eligible)]) for slot in range(1, replicas + 1)]
 
 
+def _whole(value):
+    """An int from an int or from a string of digits (`-e replicas=2` and templates give strings)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _port(value):
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        return None
-    return value
+    value = _whole(value)
+    return value if value is not None and 1 <= value <= 65535 else None
 
 
 def _validate_ports(svc, key, errors, source, reserved, seen):
@@ -144,9 +150,10 @@ def _tasks(svc, key, cluster_hosts, groups, errors, source):
                 continue
             out.append((task.get("name") or ns, task["host"], ns, None))
         return out
-    if isinstance(replicas, bool) or not isinstance(replicas, int) or not 0 <= replicas <= MAX_REPLICAS:
+    if _whole(replicas) is None or not 0 <= _whole(replicas) <= MAX_REPLICAS:
         errors.add(source, key + ".replicas", replicas, "must be an integer from 0 to %d" % MAX_REPLICAS)
         return []
+    replicas = _whole(replicas)
     command = svc.get("command")
     if isinstance(command, str):
         command = command.split()

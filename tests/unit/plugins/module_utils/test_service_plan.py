@@ -40,6 +40,14 @@ def test_replicas_spread_over_every_eligible_host_and_join_ingress_first():
     assert sb["endpoints"][2]["gateway"] == "172.18.0.1"
 
 
+def test_numbers_given_as_strings_plan_like_numbers():
+    """`-e replicas=2` and templated values arrive as strings; the role's argument spec takes them as int."""
+    as_text = dict(WEB, replicas="3", ports=[{"published": "8080", "target": " 80"}])
+    assert build([as_text]) == build([WEB])
+    assert errors_of([dict(WEB, replicas="three")]) == [
+        "host h1: swarmnet_services[0].replicas='three': must be an integer from 0 to %d" % service_plan.MAX_REPLICAS]
+
+
 def test_scaling_down_keeps_the_surviving_tasks_where_they_were():
     where = {t["name"]: h for h, d in build([WEB]).items() for t in d["tasks"]}
     one = {t["name"]: h for h, d in build([dict(WEB, replicas=1)]).items() for t in d["tasks"]}
