@@ -150,10 +150,11 @@ def _tasks(svc, key, cluster_hosts, groups, errors, source):
                 continue
             out.append((task.get("name") or ns, task["host"], ns, None))
         return out
-    if _whole(replicas) is None or not 0 <= _whole(replicas) <= MAX_REPLICAS:
+    count = _whole(replicas)
+    if count is None or not 0 <= count <= MAX_REPLICAS:
         errors.add(source, key + ".replicas", replicas, "must be an integer from 0 to %d" % MAX_REPLICAS)
         return []
-    replicas = _whole(replicas)
+    replicas = count
     command = svc.get("command")
     if isinstance(command, str):
         command = command.split()
