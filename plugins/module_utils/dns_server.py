@@ -23,8 +23,6 @@ This file is also the program (`python dns_server.py STATE_DIR`); it needs dnsli
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import ctypes
 import hashlib
 import json
 import os
@@ -38,9 +36,10 @@ import threading
 import time
 
 try:
-    from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records
-except ImportError:  # run as a program, next to a copy of dns_records.py
+    from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records, thread_netns
+except ImportError:  # run as a program, next to copies of these files
     import dns_records  # pylint: disable=import-error
+    import thread_netns  # pylint: disable=import-error
 
 try:
     from dnslib import RCODE, DNSRecord
@@ -52,7 +51,6 @@ PORT = 53
 CONFIG = "dns.json"
 LOADED = "dns.loaded"        # what the resolver serves now: {"digest": of dns.json, "sandboxes": [...]}
 RESYNC = 1.0                 # seconds between looks for sandboxes made (again) since
-CLONE_NEWNET = 0x40000000
 DEFAULT_TIMEOUT = 2.0
 PACKED_LIMIT = 10000         # kept answers; all are dropped when full (names are few, flags vary)
 BURST = 64                   # datagrams read from one socket before the others get a turn
@@ -89,33 +87,9 @@ def netns_id(name):
     return st.st_dev, st.st_ino
 
 
-def _setns(fd):
-    if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, "setns: %s" % os.strerror(err))
-
-
-@contextlib.contextmanager
-def inside(netns):
-    """Run the block with this thread in sandbox `netns`; sockets made there stay there."""
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    try:
-        target = os.open("/run/netns/" + netns, os.O_RDONLY)
-        try:
-            _setns(target)
-        finally:
-            os.close(target)
-        try:
-            yield
-        finally:
-            _setns(home)        # raises rather than leave this thread in the sandbox
-    finally:
-        os.close(home)
-
-
 def listen_in(netns, address=ADDRESS, port=PORT):
     """A UDP and a TCP socket bound inside the sandbox."""
-    with inside(netns):
+    with thread_netns.inside(netns):
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:

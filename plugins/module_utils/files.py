@@ -27,14 +27,14 @@ def write(path, text, mode=0o644):
     os.replace(tmp, path)
 
 
-def ensure(wanted, changes, executable=()):
-    """Write each of {path: text} whose content differs (paths in `executable` mode 0755).
+def ensure(wanted, changes, executable=(), mode=0o644):
+    """Write each of {path: text} whose content differs (paths in `executable` mode 0755, others `mode`).
 
     Returns whether any was written."""
     written = False
     for path, text in sorted(wanted.items()):
         if read(path) != text:
-            changes("write %s" % path, write, path, text, 0o755 if path in executable else 0o644)
+            changes("write %s" % path, write, path, text, 0o755 if path in executable else mode)
             written = True
     return written
 

@@ -19,7 +19,7 @@ import os
 import signal
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records, dns_server, files
+from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records, dns_server, files, thread_netns
 
 PROGRAM_DIR = "/opt/swarmnet/libexec/swarmnet_dns"
 TASK_NAME = "swarmnet-dns"
@@ -29,8 +29,8 @@ MARK = "# swarmnet service discovery"
 
 def program_files():
     """{path: source} of the resolver program (the same code the tests import)."""
-    return {os.path.join(PROGRAM_DIR, "dns_server.py"): inspect.getsource(dns_server),
-            os.path.join(PROGRAM_DIR, "dns_records.py"): inspect.getsource(dns_records)}
+    return {os.path.join(PROGRAM_DIR, module.__name__.rsplit(".", 1)[-1] + ".py"): inspect.getsource(module)
+            for module in (dns_server, dns_records, thread_netns)}
 
 
 def task_spec(python, state_dir, sources):

@@ -16,22 +16,21 @@ the swarmnet task supervisor, which starts the tasks and the resolver.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
 import time
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    balancer, encryption, endpoint, files, firewall, gwbridge, lb_nftables, links, mesh, naming, netns,
+    balancer, deploy, encryption, endpoint, files, firewall, gwbridge, lb_nftables, links, mesh, naming, netns,
     network, nftables, peers, task)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 FORMAT = 1
-LIB_DIR = "/opt/swarmnet/lib"
-ENTRY_POINT = "/opt/swarmnet/libexec/swarmnet-restore"
+LIB_DIR = deploy.LIB_DIR
+ENTRY_POINT = os.path.join(deploy.LIBEXEC, "swarmnet-restore")
 UNIT = naming.RESTORE_UNIT
-PACKAGE = "ansible_collections.swarmnet.overlay.plugins.module_utils"
+PACKAGE = deploy.PACKAGE
 ADDRESS_WAIT = 60.0     # at boot the underlay address may come up after this unit starts
 # The plan's parts that describe what exists (the rest says what to remove or drain).
 KEPT = ("advertise_addr", "networks", "sandboxes", "peers", "lb", "tasks", "firewall",
@@ -73,31 +72,12 @@ def load(state_dir):
 
 def program_files(python):
     """{path: text}: every loaded module_utils file of the collection, package markers, entry point."""
-    prefix = PACKAGE + "."
-    wanted = {}
-    for name, module in sorted(sys.modules.items()):
-        if name.startswith(prefix) and module is not None:
-            wanted[_module_path(name)] = inspect.getsource(module)
-    parts = PACKAGE.split(".")
-    for depth in range(1, len(parts) + 1):
-        wanted[os.path.join(LIB_DIR, *parts[:depth], "__init__.py")] = ""
-    wanted[ENTRY_POINT] = entry_point_text(python)
-    return wanted
-
-
-def _module_path(name):
-    return os.path.join(LIB_DIR, *name.split(".")) + ".py"
+    return dict(deploy.package_files(), **{ENTRY_POINT: entry_point_text(python)})
 
 
 def entry_point_text(python):
-    return "\n".join([
-        "#!" + python,
-        "# Makes this host's overlays, sandboxes, peers, balancing and mesh again (swarmnet.overlay).",
-        "import sys",
-        "sys.path.insert(0, %r)" % LIB_DIR,
-        "from %s import restore" % PACKAGE,
-        "sys.exit(restore.main(sys.argv[1:]))",
-    ]) + "\n"
+    return deploy.entry_point_text(python, "restore", "Makes this host's overlays, sandboxes, peers, balancing "
+                                                      "and mesh again")
 
 
 def unit_text(state_dir):

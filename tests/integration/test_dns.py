@@ -13,7 +13,7 @@ import time
 import pytest
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_server, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_server, netns, thread_netns
 
 if os.environ.get("SWARMNET_ISOLATED") != "1":
     pytest.skip("run through tests/integration/run.sh (isolated namespaces)", allow_module_level=True)
@@ -31,7 +31,7 @@ REGISTRY = [{"name": "web", "endpoint_mode": "vip", "networks": ["frontend"], "v
 
 def in_netns(name, kind):
     """A socket made inside namespace `name` (this thread returns home)."""
-    with dns_server.inside(name):
+    with thread_netns.inside(name):
         return socket.socket(socket.AF_INET, kind)
 
 
