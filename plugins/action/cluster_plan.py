@@ -10,8 +10,9 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils import plan
 
 LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses", "tasks", "services")
 ARGS = frozenset(("networks", "ingress", "services", "gwbridge_subnet", "dns", "hosts", "live_var", "live_results",
-                  "features_var", "require_keyring"))
+                  "features_var", "require_keyring", "require_gossip_key"))
 KEYRING_VAR = "swarmnet_encryption_keyring"    # read here, never passed as an argument: it is secret
+GOSSIP_KEY_VAR = "swarmnet_gossip_key"         # the same
 
 
 def _plain(value):
@@ -59,6 +60,7 @@ class ActionModule(ActionBase):
                 reported[outside["item"]] = _plain({k: outside.get(k) for k in LIVE_KEYS})
         source = task_vars.get("inventory_hostname")
         keyring = self._templar.template(task_vars.get(KEYRING_VAR))     # a role default: not in hostvars
+        gossip_key = self._templar.template(task_vars.get(GOSSIP_KEY_VAR))
         try:
             planned = plan.build(_plain(args.get("networks") or []), _plain(hosts), reported, source,
                                  services=_plain(args.get("services") or []),
@@ -67,7 +69,9 @@ class ActionModule(ActionBase):
                                  dns=_plain(args.get("dns") or {}),
                                  keyring=_plain(keyring) if keyring else None,
                                  keyring_required=bool(args.get("require_keyring", True)),
-                                 ingress_network=_plain(args.get("ingress")) or None)
+                                 ingress_network=_plain(args.get("ingress")) or None,
+                                 gossip_key=_plain(gossip_key) if gossip_key else None,
+                                 gossip_key_required=bool(args.get("require_gossip_key", False)))
         except plan.PlanError as exc:
             return dict(result, failed=True, errors=exc.errors,
                         msg="swarmnet inventory refused, no host changed:\n- " + "\n- ".join(exc.errors))

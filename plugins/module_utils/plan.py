@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, naming, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, membership, naming, service_plan
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -465,9 +465,22 @@ def _validate_dns(dns, source, errors):
             errors.add(source, "swarmnet_dns.upstreams[%d]" % i, address, "not an IPv4 address")
 
 
+def _check_gossip_key(key, required, source, errors):
+    """The live layer's cluster key: present when required, well formed; never shown."""
+    if key is None:
+        if required:
+            errors.add(source, "swarmnet_gossip_key", None,
+                       "the live layer needs the cluster's gossip key (the plan role makes one in "
+                       "swarmnet_gossip_key_file)")
+        return
+    why = membership.key_error(key)
+    if why:
+        errors.append("host %s: swarmnet_gossip_key=(hidden): %s" % (source, why))
+
+
 def build(networks, hosts, reported=None, source=None, services=None, groups=None,
           gwbridge_subnet=DEFAULT_GWBRIDGE_SUBNET, dns=None, keyring=None, keyring_required=True,
-          ingress_network=None):
+          ingress_network=None, gossip_key=None, gossip_key_required=False):
     """Return {'hosts': {host: desired state}} or raise PlanError listing every problem.
 
     `ingress_network` is swarmnet_ingress (or None); `networks` are swarmnet_networks."""
@@ -482,6 +495,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
     ingress = next((n for n, v in nets.items() if v["ingress"] and v["state"] == "present"), None)
     svcs = service_plan.validate(services or [], nets, ingress, set(hosts), groups or {}, source, errors)
     _validate_dns(dns or {}, source, errors)
+    _check_gossip_key(gossip_key, gossip_key_required, source, errors)
     attachments, sandboxes = _validate_hosts(hosts, nets, reported, errors)
     attachments += _add_task_sandboxes(svcs, sandboxes, ingress, errors)
     if ingress is not None and service_plan.ingress_ports(svcs):
@@ -588,6 +602,11 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
             "egress_subnet": str(gw_subnet) if gw_local else None,
         }
         desired["services"] = registered
+        # The live layer: Serf joins every other host; the agent watches this host's tasks.
+        desired["live"] = {
+            "peers": [{"name": h, "address": str(hosts[h]["advertise_addr"])} for h in sorted(hosts) if h != host],
+            "tasks": service_plan.probed_tasks(svcs, registered, host),
+        }
         # Service discovery: every sandbox but the ingress one, with the networks it can resolve on.
         desired["dns"] = {"sandboxes": {
             sb["name"]: sorted(ep["network"] for ep in sb["endpoints"]

@@ -10,7 +10,9 @@ code; this file adds what only services have.
 Input (swarmnet_services, cluster-wide):
     [{name, networks: [str | {network, vip?}], endpoint_mode: vip|dnsrr,
       ports: [{published, target?, protocol?, mode: ingress|host}],
-      replicas + placement? + command | tasks: [{host, netns, name?}], egress?, state?}]
+      replicas + placement? + command | tasks: [{host, netns, name?}], egress?,
+      healthcheck?: {test | tcp | http, interval?, timeout?, retries?, start_period?, start_interval?},
+      state?}]
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import hashlib
 import ipaddress
 import re
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import naming
+from ansible_collections.swarmnet.overlay.plugins.module_utils import health, naming
 
 # A service name is a DNS label (service discovery answers it) that also fits a unit name.
 SERVICE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
@@ -215,6 +217,7 @@ def validate(services, nets, ingress, cluster_hosts, groups, source, errors):
         if not egress and any(p["mode"] == "host" for p in ports):
             errors.add(source, key + ".egress", egress, "host-mode ports reach tasks through the gateway bridge")
         tasks = _tasks(svc, key, cluster_hosts, groups, errors, source)
+        check = _healthcheck(svc, key, errors, source)
         for task_name, host, sandbox, _command in tasks:
             owner = task_owner.get((host, sandbox))
             if owner is not None:
@@ -223,9 +226,24 @@ def validate(services, nets, ingress, cluster_hosts, groups, source, errors):
         if len(errors) > before:
             continue
         good.append({"name": name, "index": i, "endpoint_mode": mode, "networks": networks,
-                     "ports": ports, "egress": bool(egress),
+                     "ports": ports, "egress": bool(egress), "healthcheck": check,
                      "tasks": [{"name": t, "host": h, "sandbox": s, "command": c} for t, h, s, c in tasks]})
     return good
+
+
+def _healthcheck(svc, key, errors, source):
+    """The service's healthcheck (health.normalise()'s form), or None; a command test only where the
+    collection runs the tasks (explicit tasks live in a namespace of someone else's)."""
+    def add(suffix, value, why):
+        errors.add(source, key + ".healthcheck" + suffix, value, why)
+
+    check = health.normalise(svc.get("healthcheck"), add)
+    if check is not None and check["kind"] == "exec" and svc.get("tasks") is not None:
+        add(".test", svc["healthcheck"].get("test"),
+            "the collection does not run explicit tasks (tasks:), so it cannot run a command in them: "
+            "use a tcp or http probe")
+        return None
+    return check
 
 
 def sandboxes(services, ingress):
@@ -316,6 +334,13 @@ def _sorted_ips(values):
     return sorted(values, key=ipaddress.IPv4Address)
 
 
+def _backends(svc, net):
+    """The tasks' addresses on `net`, each naming its task and host (the live layer masks by them)."""
+    return sorted(({"address": t["addresses"][net], "task": t["name"], "host": t["host"]}
+                   for t in svc["tasks"] if net in t["addresses"]),
+                  key=lambda b: ipaddress.IPv4Address(b["address"]))
+
+
 def balancing(registered, sandbox_networks, ingress_sbox_address, ingress):
     """What one sandbox balances: ipvs_service entries for the VIPs of its networks.
 
@@ -325,20 +350,35 @@ def balancing(registered, sandbox_networks, ingress_sbox_address, ingress):
     out = []
     for svc in registered:
         if ingress_sbox_address is not None:
-            backends = _sorted_ips(t["addresses"][ingress] for t in svc["tasks"] if ingress in t["addresses"])
             for port in svc["ports"]:
                 if port["mode"] == "ingress":
                     out.append({"fwmark": svc["fwmarks"]["ingress/%s/%d" % (port["protocol"], port["published"])],
                                 "vip": ingress_sbox_address, "protocol": port["protocol"],
                                 "port": port["published"], "target_port": port["target"], "masquerade": True,
-                                "backends": [{"address": a} for a in backends]})
+                                "backends": _backends(svc, ingress)})
             continue
         for net, vip in sorted(svc["vips"].items()):
             if net in sandbox_networks:
-                backends = _sorted_ips(t["addresses"][net] for t in svc["tasks"] if net in t["addresses"])
-                out.append({"fwmark": svc["fwmarks"]["vip/" + net], "vip": vip,
-                            "backends": [{"address": a} for a in backends]})
+                out.append({"fwmark": svc["fwmarks"]["vip/" + net], "vip": vip, "backends": _backends(svc, net)})
     return sorted(out, key=lambda s: s["fwmark"])
+
+
+def probed_tasks(services, registered, host):
+    """What the live agent of `host` watches: its tasks, with the healthcheck and the address to probe
+    (the task's address on its service's first network, the one the VIP balances to)."""
+    addresses = {(t["host"], t["name"]): t["addresses"] for svc in registered for t in svc["tasks"]}
+    out = []
+    for svc in services:
+        nets = [n["network"] for n in svc["networks"]]
+        for task in svc["tasks"]:
+            if task["host"] != host:
+                continue
+            mine = addresses.get((host, task["name"])) or {}
+            address = next((mine[n] for n in nets + sorted(mine) if n in mine), None)    # else ingress
+            out.append({"name": task["name"], "service": svc["name"], "sandbox": task["sandbox"],
+                        "address": address, "healthcheck": svc["healthcheck"],
+                        "supervised": task["command"] is not None})
+    return sorted(out, key=lambda t: t["name"])
 
 
 def host_ports(registered, host, gw_addresses):

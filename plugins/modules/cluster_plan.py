@@ -77,6 +77,13 @@ options:
         from the task's variables, never passed as a parameter.
     type: bool
     default: true
+  require_gossip_key:
+    description:
+      - Refuse the plan when C(swarmnet_gossip_key), the live layer's cluster key, is missing. The key is
+        read from the task's variables, never passed as a parameter; when present it is checked (64 hex
+        digits) and never shown.
+    type: bool
+    default: false
 attributes:
   action:
     support: full

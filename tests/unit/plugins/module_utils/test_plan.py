@@ -302,3 +302,21 @@ def test_an_ingress_network_that_is_no_mapping_is_refused_by_name():
     with pytest.raises(PlanError) as exc:
         plan.build([], hosts(), source="h1", ingress_network="10.255.0.0/16")
     assert exc.value.errors == ["host h1: swarmnet_ingress='10.255.0.0/16': must be a mapping"]
+
+
+GOSSIP_KEY = "ab" * 32
+
+
+def test_the_live_layer_needs_a_well_formed_gossip_key_and_errors_never_show_it():
+    plan.build(NETS, cluster(), gossip_key=GOSSIP_KEY, gossip_key_required=True)
+    plan.build(NETS, cluster())                                     # the validating pass: none made yet
+    with pytest.raises(plan.PlanError) as missing:
+        plan.build(NETS, cluster(), gossip_key_required=True)
+    assert missing.value.errors == [
+        "host h1: swarmnet_gossip_key=None: the live layer needs the cluster's gossip key (the plan role makes "
+        "one in swarmnet_gossip_key_file)"]
+    with pytest.raises(plan.PlanError) as bad:
+        plan.build(NETS, cluster(), gossip_key=GOSSIP_KEY[:-2] + "zz", gossip_key_required=True)
+    assert bad.value.errors == ["host h1: swarmnet_gossip_key=(hidden): must be 64 hex digits (a 32-byte key); "
+                                "got 64 characters"]
+    assert GOSSIP_KEY[:-2] not in str(bad.value)

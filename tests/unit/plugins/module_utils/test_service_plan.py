@@ -60,11 +60,12 @@ def test_vip_balances_over_every_task_from_every_sandbox_on_the_network():
     vip = registry["vips"]["front"]
     task_ips = sorted(t["addresses"]["front"] for t in registry["tasks"])
     assert vip not in task_ips and ipaddress.IPv4Address(vip) in ipaddress.IPv4Network("10.10.1.0/24")
+    backends = sorted(({"address": t["addresses"]["front"], "task": t["name"], "host": t["host"]}
+                       for t in registry["tasks"]), key=lambda b: b["address"])
     for host in result.values():
         for lb in host["lb"]:
             if lb["sandbox"].startswith("web."):
-                assert lb["services"] == [{"fwmark": 0x100, "vip": vip,
-                                           "backends": [{"address": a} for a in task_ips]}]
+                assert lb["services"] == [{"fwmark": 0x100, "vip": vip, "backends": backends}]
 
 
 def test_ingress_sandbox_on_every_host_balances_the_published_port():
@@ -213,3 +214,55 @@ def test_bad_dns_settings_are_refused_before_any_change():
         "host h1: swarmnet_dns.ttl=-1: TTL must be 0-86400 seconds",
         "host h1: swarmnet_dns.timeout=0: must be more than 0 and at most 30 seconds",
         "host h1: swarmnet_dns.upstreams[0]='nope': not an IPv4 address"]
+
+
+HEALTHY_WEB = dict(WEB, healthcheck={"http": {"port": 80}, "interval": "1s", "timeout": "1s", "retries": 2})
+
+
+@pytest.mark.parametrize("check, key, value, why", [
+    ({"http": {"port": 80}, "retry": 3}, "healthcheck.retry", 3, "unknown key"),
+    ({"tcp": 80, "interval": 0.5}, "healthcheck.interval", 0.5, "at least 1s"),
+    ({"tcp": 80, "interval": "2s", "timeout": "5s"}, "healthcheck.timeout", "5s", "not be longer than the interval"),
+    ({"tcp": 80, "retries": 0}, "healthcheck.retries", 0, "1 or more"),
+    ({"tcp": 0}, "healthcheck.tcp", 0, "not a port"),
+    ({"http": {"port": 65536}}, "healthcheck.http.port", 65536, "not a port"),
+])
+def test_bad_healthchecks_are_refused_naming_host_key_and_value(check, key, value, why):
+    (error,) = errors_of([dict(WEB, healthcheck=check)])
+    assert error.startswith("host h1: swarmnet_services[0].%s=%r: " % (key, value)) and why in error
+
+
+def test_explicit_tasks_take_a_tcp_or_http_probe_but_no_command():
+    pg = {"name": "pg", "networks": ["back"], "tasks": [{"host": "h2", "netns": "pg"}]}
+    assert build([dict(pg, healthcheck={"tcp": 5432})])
+    (error,) = errors_of([dict(pg, healthcheck={"test": "pg_isready"})])
+    assert error.startswith("host h1: swarmnet_services[0].healthcheck.test='pg_isready': ")
+    assert "use a tcp or http probe" in error
+
+
+def test_each_host_s_live_agent_watches_its_own_tasks_and_joins_every_other_host():
+    result = build([HEALTHY_WEB, DB, {"name": "pg", "networks": ["back"], "tasks": [{"host": "h2", "netns": "pg"}],
+                                      "healthcheck": {"tcp": 5432}}])
+    registry = {t["name"]: t for s in result["h1"]["services"] for t in s["tasks"]}
+    for host, desired in result.items():
+        assert desired["live"]["peers"] == [{"name": h, "address": HOSTS[h]["advertise_addr"]}
+                                            for h in sorted(HOSTS) if h != host]
+        for task in desired["live"]["tasks"]:
+            assert registry[task["name"]]["host"] == host
+            first = "front" if task["service"] == "web" else "back"
+            assert task["address"] == registry[task["name"]]["addresses"][first]
+        assert sorted(t["name"] for t in desired["live"]["tasks"]) == sorted(
+            n for n, t in registry.items() if t["host"] == host)
+    web1 = next(t for d in result.values() for t in d["live"]["tasks"] if t["name"] == "web.1")
+    assert web1["healthcheck"]["kind"] == "http" and web1["supervised"] is True
+    (pg,) = [t for t in result["h2"]["live"]["tasks"] if t["name"] == "pg"]
+    assert pg["supervised"] is False and pg["healthcheck"]["port"] == 5432
+    assert all(t["healthcheck"] is None for d in result.values() for t in d["live"]["tasks"] if t["service"] == "db")
+
+
+def test_every_backend_names_its_task_and_host():
+    result = build([WEB])
+    registry = {t["name"]: t for t in result["h1"]["services"][0]["tasks"]}
+    ingress = next(x for x in result["h1"]["lb"] if x["sandbox"] == "swarmnet_ingress_sbox")["services"][0]
+    assert {(b["task"], b["host"], b["address"]) for b in ingress["backends"]} == {
+        (n, t["host"], t["addresses"]["ingress"]) for n, t in registry.items()}
