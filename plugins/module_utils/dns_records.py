@@ -6,10 +6,11 @@
 Pure logic over dnslib's wire-format objects (nothing packed by hand). A sandbox
 sees the services that share a network with it: `NAME` gives the service's VIP on
 the shared networks (vip mode) or its tasks' addresses, shuffled (dnsrr);
-`tasks.NAME` gives the tasks' addresses; PTR answers for those addresses. Other
-types for these names get NODATA, never a forward (moby#35118, moby#46701). A name
-of the cluster that the sandbox cannot see is NXDOMAIN; anything else is not ours
-and goes upstream (answer() returns None).
+`tasks.NAME` gives the tasks' addresses. Both name only the tasks the live layer does
+not hold back (availability.py); PTR answers for every task's address. Other types
+for these names get NODATA, never a forward (moby#35118, moby#46701). A name of the
+cluster that the sandbox cannot see is NXDOMAIN; anything else is not ours and goes
+upstream (answer() returns None).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def _names(name, domain):
 class View:
     """The records one sandbox sees, plus the cluster's names it must not see."""
 
-    def __init__(self, services, networks, domain=None, ttl=DEFAULT_TTL):
+    def __init__(self, services, networks, domain=None, ttl=DEFAULT_TTL, serving=None):
+        """`serving`: {(host, task)} that get traffic (the live layer's mask); None: every task."""
         self.ttl = ttl
         self.records = {}       # qname -> {"addresses": [...], "shuffle": bool}
         self.pointers = {}      # reverse name -> name
@@ -52,7 +54,8 @@ class View:
         for svc in services:
             shared = sorted(mine & set(svc.get("networks") or []))
             tasks = svc.get("tasks") or []
-            task_ips = sorted({t["addresses"][net] for t in tasks for net in shared if net in t["addresses"]},
+            answering = [t for t in tasks if serving is None or (t.get("host"), t.get("name")) in serving]
+            task_ips = sorted({t["addresses"][net] for t in answering for net in shared if net in t["addresses"]},
                               key=ipaddress.IPv4Address)
             vips = [svc["vips"][net] for net in shared if net in (svc.get("vips") or {})]
             names = _names(svc["name"], domain)

@@ -8,7 +8,9 @@ pair inside each sandbox (made there with setns, as Docker's embedded DNS does),
 it knows which sandbox asks and answers from that sandbox's view (dns_records).
 Names that are not the cluster's go to the upstream resolvers over UDP, over TCP
 when the answer is truncated, and an upstream that does not answer in time gives
-SERVFAIL. Its records are STATE_DIR/dns.json; SIGHUP re-reads them at once; after a restart it serves from them. Every second it
+SERVFAIL. Its records are STATE_DIR/dns.json; SIGHUP re-reads them at once; after a restart it serves from them.
+Five times a second it reads the live layer's facts: tasks held back (down, unhealthy, on a
+failed host) leave `tasks.NAME` and dnsrr answers, and come back with them. Every second it
 also opens sockets in sandboxes made since (after a reboot the resolver starts before
 they exist) and in one removed and made again under the same name.
 
@@ -36,8 +38,9 @@ import threading
 import time
 
 try:
-    from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records, thread_netns
+    from ansible_collections.swarmnet.overlay.plugins.module_utils import availability, dns_records, thread_netns
 except ImportError:  # run as a program, next to copies of these files
+    import availability  # pylint: disable=import-error
     import dns_records  # pylint: disable=import-error
     import thread_netns  # pylint: disable=import-error
 
@@ -51,6 +54,7 @@ PORT = 53
 CONFIG = "dns.json"
 LOADED = "dns.loaded"        # what the resolver serves now: {"digest": of dns.json, "sandboxes": [...]}
 RESYNC = 1.0                 # seconds between looks for sandboxes made (again) since
+FACTS_CHECK = 0.2            # seconds between looks at the live layer's facts
 DEFAULT_TIMEOUT = 2.0
 PACKED_LIMIT = 10000         # kept answers; all are dropped when full (names are few, flags vary)
 BURST = 64                   # datagrams read from one socket before the others get a turn
@@ -138,19 +142,33 @@ class Resolver:
         # (views by sandbox, packed answers by (sandbox, query[2:])), swapped as one on reload
         # so no answer packed from old records lands among the new ones
         self.served = ({}, {})
+        self.config = {}
+        self.serving = None      # tasks the live layer lets answer (None: every task)
         self.upstreams = Upstreams([], DEFAULT_TIMEOUT)
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=16)
         self.rng = random.Random()
 
     def reload(self):
-        config, self.digest = load(self.state_dir)
-        sandboxes = config.get("sandboxes") or {}
-        services = config.get("services") or []
-        ttl = int(config.get("ttl") or dns_records.DEFAULT_TTL)
-        self.served = ({name: dns_records.View(services, networks, config.get("domain"), ttl)
-                        for name, networks in sandboxes.items()}, {})
-        self.upstreams = Upstreams(config.get("upstreams") or [], float(config.get("timeout") or DEFAULT_TIMEOUT))
+        self.config, self.digest = load(self.state_dir)
+        self.serving = availability.serving(self.config.get("services"), availability.read(self.state_dir))
+        self._build()
+        self.upstreams = Upstreams(self.config.get("upstreams") or [],
+                                   float(self.config.get("timeout") or DEFAULT_TIMEOUT))
         self.sync_sockets(force_report=True)
+
+    def _build(self):
+        config = self.config
+        ttl = int(config.get("ttl") or dns_records.DEFAULT_TTL)
+        self.served = ({name: dns_records.View(config.get("services") or [], networks, config.get("domain"), ttl,
+                                               self.serving)
+                        for name, networks in (config.get("sandboxes") or {}).items()}, {})
+
+    def follow_live_layer(self):
+        """Answer with the tasks the live agent lets serve now (a task down leaves tasks.NAME at once)."""
+        serving = availability.serving(self.config.get("services"), availability.read(self.state_dir))
+        if serving != self.serving:
+            self.serving = serving
+            self._build()
 
     def sync_sockets(self, force_report=False):
         """Sockets in exactly the configured sandboxes that exist; reports what is served (svc_dns waits on it)."""
@@ -242,10 +260,14 @@ class Resolver:
     def serve(self, stop, reload):
         self.reload()
         next_sync = time.monotonic() + RESYNC
+        next_facts = time.monotonic() + FACTS_CHECK
         while not stop.is_set():
             if reload.is_set():
                 reload.clear()
                 self.reload()
+            if time.monotonic() >= next_facts:
+                self.follow_live_layer()
+                next_facts = time.monotonic() + FACTS_CHECK
             if time.monotonic() >= next_sync:
                 self.sync_sockets()
                 next_sync = time.monotonic() + RESYNC

@@ -2,13 +2,15 @@
 # Copyright: swarmnet developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the collection has made on this host: read from the kernel, plus the tasks it
-supervises and the service registry (which the kernel cannot tell)."""
+supervises, the service registry (which the kernel cannot tell) and what the live agent knows."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import endpoint, links, naming, netns, peers, registry, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils import (
+    availability, endpoint, links, naming, netns, peers, registry, task)
 
 
 def _network(ns):
@@ -38,10 +40,25 @@ def _network(ns):
     return found
 
 
+def live_state(state_dir=task.DEFAULT_STATE_DIR):
+    """The live agent's view: whether it runs (its facts are fresh), each host's status as Serf has it,
+    the health of every task it knows, and its own tasks in detail."""
+    try:
+        with open(availability.facts_path(state_dir)) as f:
+            facts = json.load(f)
+    except (OSError, ValueError):
+        facts = {}
+    return {"running": availability.read(state_dir) is not None, "hosts": facts.get("hosts") or {},
+            "tasks": facts.get("tasks") or {},
+            "local": {name: {key: report.get(key) for key in ("state", "since", "failures", "output")}
+                      for name, report in (facts.get("local") or {}).items()}}
+
+
 def host_state(advertise_addr=None, state_dir=task.DEFAULT_STATE_DIR):
     """Networks, endpoints, sandboxes, tasks and services of this host, plus underlay facts."""
     state = {"networks": [], "endpoints": [], "sandboxes": [], "underlay_mtu": None,
-             "tasks": task.installed(state_dir), "services": registry.read(state_dir)}
+             "tasks": task.installed(state_dir), "services": registry.read(state_dir),
+             "live": live_state(state_dir)}
     with netns.rtnl() as host:
         addresses = links.host_addresses(host)
         state["addresses"] = sorted(addresses)

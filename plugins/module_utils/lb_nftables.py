@@ -6,8 +6,9 @@
 Marking looks the VIP up in a map (one lookup, however many services); balancing
 dispatches on the mark with a verdict map to one chain per service, whose single
 rule DNATs through `numgen inc|random mod W` into a map of weighted ranges
-(LAB-NOTES: Docker's shape with nftables instead of IPVS). The whole table is
-replaced in one transaction, so a backend set never changes half-way.
+(LAB-NOTES: Docker's shape with nftables instead of IPVS). A service with no backend
+rejects what its sandbox sends it. The whole table is replaced in one transaction,
+so a backend set never changes half-way.
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ def render(table, services, balance=True):
     lines += ["  chain nat_postrouting {", "    type nat hook postrouting priority 100; policy accept;"]
     if masquerade:
         lines.append("    meta mark { %s } masquerade" % ", ".join(masquerade))
+    lines += ["  }"]
+    # A service with nowhere to send refuses at once (ICMP port unreachable: ECONNREFUSED), where
+    # its VIP would otherwise leave unanswered and the client wait for its timeout.
+    empty = ["%#x" % s["fwmark"] for s in services if not any(d["weight"] for d in s["backends"])]
+    lines += ["  chain refuse_output {", "    type filter hook output priority filter; policy accept;"]
+    if empty:
+        lines.append("    meta mark { %s } reject" % ", ".join(empty))
     lines += ["  }", "}"]
     # nft 1.0.6 needs a newline before the closing brace after a map (LAB-NOTES).
     return "\n".join(lines) + "\n"

@@ -19,7 +19,8 @@ import os
 import signal
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records, dns_server, files, thread_netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils import (
+    availability, dns_records, dns_server, files, thread_netns)
 
 PROGRAM_DIR = "/opt/swarmnet/libexec/swarmnet_dns"
 TASK_NAME = "swarmnet-dns"
@@ -30,7 +31,7 @@ MARK = "# swarmnet service discovery"
 def program_files():
     """{path: source} of the resolver program (the same code the tests import)."""
     return {os.path.join(PROGRAM_DIR, module.__name__.rsplit(".", 1)[-1] + ".py"): inspect.getsource(module)
-            for module in (dns_server, dns_records, thread_netns)}
+            for module in (dns_server, dns_records, availability, thread_netns)}
 
 
 def task_spec(python, state_dir, sources):

@@ -22,8 +22,8 @@ import sys
 import time
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    balancer, deploy, encryption, endpoint, files, firewall, gwbridge, lb_nftables, links, mesh, naming, netns,
-    network, nftables, peers, task)
+    availability, deploy, encryption, endpoint, files, firewall, gwbridge, lb_nftables, links, live_balancing,
+    mesh, naming, netns, network, nftables, peers, task)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 FORMAT = 1
@@ -123,10 +123,12 @@ def _peers(net, wanted, changes):
                     peers.apply, ipr, device["index"], delta)
 
 
-def _balancing(item, backend, changes):
+def _balancing(item, backend, state_dir, changes):
+    """As ipvs_service does it: masked by the live layer's facts (at boot, none yet: everything), recorded."""
     first = len(changes.done)
-    with netns.inside(item["sandbox"]):
-        balancer.reconcile(backend, item["services"], lb_nftables.DEFAULT_TABLE, changes)
+    with live_balancing.locked(state_dir), netns.inside(item["sandbox"]):
+        live_balancing.reconcile(state_dir, item["sandbox"], backend, item["services"], lb_nftables.DEFAULT_TABLE,
+                                 changes, availability.read(state_dir))
     changes.done[first:] = ["%s in %s" % (line, item["sandbox"]) for line in changes.done[first:]]
 
 
@@ -156,7 +158,7 @@ def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
         _peers(net, desired["peers"][net["name"]], changes)
     for item in desired["lb"]:
         if item["services"]:
-            _balancing(item, saved["lb_backend"], changes)
+            _balancing(item, saved["lb_backend"], state_dir, changes)
     if desired["gwbridge"]:
         m = desired["mesh"]
         body = mesh.render(mesh.DEFAULT_TABLE, naming.GWBRIDGE, m["ingress"], m["host"], m["egress_subnet"])

@@ -38,6 +38,17 @@ def unit_name(name):
     return UNIT_PREFIX + name + ".service"
 
 
+def process_identity(pid):
+    """(pid, start time) of a live process, None when it is gone or a zombie: a restarted task,
+    even under a reused pid, has another identity."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return None
+    return None if fields[0] in ("Z", "X") else (pid, int(fields[19]))
+
+
 def installed(state_dir=DEFAULT_STATE_DIR):
     """Names of the service tasks this host supervises, by either supervisor (the collection's
     own processes, named swarmnet-*, are not tasks of a service)."""
@@ -153,6 +164,19 @@ class Systemd:
 
     def ensure_absent(self, name, changes):
         self.uninstall(unit_name(name), changes)
+
+    def processes(self, names):
+        """{name: process identity or None} of the tasks' main processes, in one systemctl call."""
+        if not names:
+            return {}
+        rc, out, _err = self._systemctl("show", "--property=Id", "--property=MainPID",
+                                        *[unit_name(n) for n in names])
+        pids = {}
+        for block in out.split("\n\n") if rc == 0 else []:
+            fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+            if fields.get("MainPID", "").isdigit():
+                pids[fields.get("Id")] = int(fields["MainPID"])
+        return {n: process_identity(pids[unit_name(n)]) if pids.get(unit_name(n)) else None for n in names}
 
 
 # ---- fallback supervisor -------------------------------------------------------
@@ -271,6 +295,14 @@ class Supervisor:
         log = os.path.join(supervisor.tasks_dir(self.state_dir), name + ".log")
         if os.path.exists(log):
             changes("remove %s" % log, os.unlink, log)
+
+    def processes(self, names):
+        """{name: process identity or None} from the supervisor's status files."""
+        found = {}
+        for name in names:
+            status = supervisor.read_json(supervisor.status_path(self.state_dir, name)) or {}
+            found[name] = process_identity(status["pid"]) if isinstance(status.get("pid"), int) else None
+        return found
 
 
 def backend(kind, run_command, state_dir, python):

@@ -21,7 +21,14 @@ description:
   - Services and backends not listed are removed; schedulers and weights are changed in place.
     nftables changes are one atomic transaction, after which tracked connections to removed backends
     (or removed VIPs) are deleted, so clients are reset and retry on a live backend instead of
-    sending into the void; IPVS does the same through C(expire_nodest_conn).
+    sending into the void; IPVS does the same through C(expire_nodest_conn). A service left with no
+    backend refuses connections at once (ICMP port unreachable) instead of letting them time out.
+  - In a sandbox, backends that name their O(services[].backends[].task) and
+    O(services[].backends[].host) follow the live layer (M(swarmnet.overlay.live_agent)): a backend
+    whose task is unhealthy or starting, or whose host is down, is held back, unless no task of the
+    service is healthy (then every task on a live host gets traffic). The planned and applied sets are
+    recorded in C(STATE_DIR/live/lb/NETNS.json), from which the live agent re-applies them as health
+    changes; both hold one lock, so a converge and a health change never undo each other.
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 and nft on the managed host
@@ -79,6 +86,12 @@ options:
             description: Relative share; 0 takes no new connections.
             type: int
             default: 1
+          task:
+            description: The task behind this backend (the live layer holds it back while it is not healthy).
+            type: str
+          host:
+            description: The inventory host the task runs on (held back while that host is down).
+            type: str
   backend:
     description: How to balance. C(auto) takes IPVS when the kernel has it.
     type: str
@@ -88,6 +101,10 @@ options:
     description: Name of the nftables table (family C(ip)).
     type: str
     default: swarmnet_lb
+  state_dir:
+    description: Directory of the host's swarmnet state (the live layer's facts and the balancing records).
+    type: path
+    default: /var/lib/swarmnet
   state:
     description: C(absent) removes every virtual service and the table.
     type: str
@@ -123,11 +140,34 @@ services:
   returned: always
   type: list
   elements: str
+held_back:
+  description: Planned backends the live layer holds back (task not healthy, or host down).
+  returned: always
+  type: list
+  elements: str
+  sample: ["fwmark 0x100 10.10.1.8 -> 10.10.1.6 (web.2 on h2)"]
 """
 
+import contextlib
+import os
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import balancer, lb, lb_nftables, netns, nftables
+from ansible_collections.swarmnet.overlay.plugins.module_utils import (
+    availability, balancer, lb, lb_nftables, live_balancing, netns, nftables, task)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+
+def _reconcile(module, where, changes):
+    """In a sandbox, through the live layer (masked, recorded, locked); in the host namespace, as planned."""
+    p = module.params
+    planned = p["services"] if p["state"] == "present" else None
+    if not where:
+        return balancer.reconcile(p["backend"], planned, p["table"], changes), []
+    # Check mode only reads: it neither takes the lock nor makes its file.
+    with contextlib.nullcontext() if module.check_mode else live_balancing.locked(p["state_dir"]):
+        facts = availability.read(p["state_dir"])
+        result = live_balancing.reconcile(p["state_dir"], where, p["backend"], planned, p["table"], changes, facts)
+    return result, live_balancing.held_back(planned, availability.mask_backends(planned, facts))
 
 
 def main():
@@ -145,10 +185,13 @@ def main():
                 backends=dict(type="list", elements="dict", default=[], options=dict(
                     address=dict(type="str", required=True),
                     weight=dict(type="int", default=1),
+                    task=dict(type="str"),
+                    host=dict(type="str"),
                 )),
             )),
             backend=dict(type="str", default="auto", choices=["auto", "ipvs", "nftables"]),
             table=dict(type="str", default=lb_nftables.DEFAULT_TABLE),
+            state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         supports_check_mode=True,
@@ -157,25 +200,27 @@ def main():
     where = module.params["netns"]
     changes = Changes(module.check_mode)
     if where and not netns.exists(where):
-        if module.params["state"] == "absent":
-            module.exit_json(changed=False, backend=module.params["backend"], actions=[], services=[])
+        if module.params["state"] == "absent":     # nothing left in the kernel; its record may be
+            record = live_balancing.record_path(module.params["state_dir"], where)
+            if os.path.exists(record):
+                changes("forget the balancing record %s" % record, os.unlink, record)
+            module.exit_json(changed=changes.changed, backend=module.params["backend"], actions=changes.done,
+                             services=[], held_back=[])
         if not module.check_mode:
             module.fail_json(msg="netns=%r: no such network namespace" % where)
         # Check mode before the sandbox exists: everything listed would be made.
-        module.exit_json(changed=True, backend=module.params["backend"], services=[],
+        module.exit_json(changed=True, backend=module.params["backend"], services=[], held_back=[],
                          actions=["program %d virtual services in %s (sandbox not made yet)"
                                   % (len(module.params["services"]), where)])
     try:
         if where:
             netns.enter(where)     # IPVS, /proc/sys/net and nft all act on the current namespace
-        p = module.params
-        backend, before, after, services = balancer.reconcile(
-            p["backend"], p["services"] if p["state"] == "present" else None, p["table"], changes)
+        (backend, before, after, services), held = _reconcile(module, where, changes)
     except (lb.LbError, nftables.NftError) + netns.KERNEL_ERRORS as exc:
         module.fail_json(msg="%s: %s" % ("netns " + where if where else "host namespace", exc),
                          actions=changes.done)
     module.exit_json(changed=changes.changed, backend=backend, actions=changes.done,
-                     services=lb.summary(services),
+                     services=lb.summary(services), held_back=held,
                      diff={"before": "".join(line + "\n" for line in before),
                            "after": "".join(line + "\n" for line in after)})
 

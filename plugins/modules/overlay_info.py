@@ -13,8 +13,9 @@ version_added: 0.1.0
 description:
   - Reads the kernel, not a state file; the C(docker network inspect) of this collection.
   - Reports every overlay network (namespace, VNI, data port, local address, MTU, gateway,
-    peers, bridge ports), every sandbox endpoint (network, interface, IP, MAC, MTU), and the
-    cluster firewall table's counters.
+    peers, bridge ports), every sandbox endpoint (network, interface, IP, MAC, MTU), the
+    cluster firewall table's counters, and what the live layer knows (hosts alive or failed,
+    task health).
   - The plan (M(swarmnet.overlay.cluster_plan)) keeps the allocations reported here.
 author: swarmnet developers (@swarmnet)
 requirements:
@@ -97,6 +98,17 @@ firewall:
   returned: always
   type: dict
   sample: {"peer_accepted": 120, "others_dropped": 3}
+live:
+  description:
+    - What this host's live agent (M(swarmnet.overlay.live_agent)) knows. C(running) is whether its facts are
+      fresh; C(hosts) each cluster host's status in Serf (alive, failed, left, unknown); C(tasks) the health of
+      every task, by host (healthy, starting, unhealthy, stopped; other hosts' tasks only healthy or not);
+      C(local) this host's tasks in detail (state, since when, failures in a row, the last probe's output).
+  returned: always
+  type: dict
+  sample: {"running": true, "hosts": {"h1": "alive", "h2": "failed"},
+           "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "unhealthy"}},
+           "local": {"web.1": {"state": "healthy", "since": 1795836474.5, "failures": 0, "output": "HTTP 200 OK"}}}
 encryption:
   description:
     - IPsec state of encrypted networks, empty lists when there is none. C(sas) are the SAs the collection

@@ -2,6 +2,8 @@
 
 count URL N     -> {"answers": {server address: n}, "clients": [client addresses seen], "failures": n}
 loop URL SECS   -> {"ok": n, "failures": n, "errors": [...]}, requests back to back for SECS seconds
+timeline URL SECS -> a request every 50 ms (1 s timeout) for SECS seconds, as a user's client would:
+                   {"answers": {server: [wall-clock times]}, "failures": [[time, error], ...]}
 The whoami tasks answer "SERVER_ADDRESS CLIENT_ADDRESS".
 """
 import collections
@@ -11,8 +13,8 @@ import time
 import urllib.request
 
 
-def get(url):
-    with urllib.request.urlopen(url, timeout=3) as reply:
+def get(url, timeout=3):
+    with urllib.request.urlopen(url, timeout=timeout) as reply:
         return reply.read().decode().split()
 
 
@@ -41,6 +43,20 @@ def loop(url, seconds):
     return {"ok": ok, "failures": failures, "errors": sorted(errors)}
 
 
+def timeline(url, seconds):
+    answers, failures = collections.defaultdict(list), []
+    end = time.time() + float(seconds)
+    while time.time() < end:
+        started = time.time()
+        try:
+            server, _client = get(url, timeout=1)
+            answers[server].append(round(started, 3))
+        except (OSError, ValueError) as exc:
+            failures.append([round(started, 3), str(exc)])
+        time.sleep(max(0.0, 0.05 - (time.time() - started)))
+    return {"answers": dict(answers), "failures": failures}
+
+
 if __name__ == "__main__":
     mode, url, amount = sys.argv[1:4]
-    print(json.dumps({"count": count, "loop": loop}[mode](url, amount)))
+    print(json.dumps({"count": count, "loop": loop, "timeline": timeline}[mode](url, amount)))

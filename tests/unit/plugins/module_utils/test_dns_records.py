@@ -31,6 +31,17 @@ def test_service_name_gives_its_vip_and_tasks_name_every_task():
     assert ask(view, "WEB.").rr[0].ttl == dns_records.DEFAULT_TTL
 
 
+def test_tasks_the_live_layer_holds_back_leave_the_answers_but_keep_their_ptr():
+    registry = [dict(svc, tasks=[dict(t, host="h%d" % (i + 1)) for i, t in enumerate(svc["tasks"])])
+                for svc in REGISTRY]
+    view = dns_records.View(registry, ["frontend", "backend"], serving={("h1", "web.1"), ("h2", "cache.2")})
+    assert addresses(ask(view, "tasks.web")) == ["10.10.1.5"]
+    assert addresses(ask(view, "cache")) == ["10.10.2.6"]
+    assert addresses(ask(view, "web")) == ["10.10.1.8"]                  # the VIP stays: the kernel balances
+    assert [str(rr.rdata) for rr in ask(view, "6.1.10.10.in-addr.arpa", "PTR").rr] == ["web.2."]
+    assert addresses(ask(dns_records.View(registry, ["frontend"], serving=set()), "tasks.web")) == []
+
+
 def test_dnsrr_gives_task_addresses_in_a_shuffled_order():
     view = dns_records.View(REGISTRY, ["backend"])
     orders = {tuple(str(rr.rdata) for rr in dns_records.answer(

@@ -50,6 +50,16 @@ def test_marking_only_when_ipvs_balances():
     assert "numgen" not in text and "vmap" not in text and "10.0.1.100 : 0x101" in text
 
 
+def test_a_service_with_no_backend_to_send_to_refuses_at_once():
+    norm = lb.normalise([svc(), svc(fwmark=0x102, vip="10.0.1.101", backends=[]),
+                         svc(fwmark=0x103, vip="10.0.1.102", backends=[{"address": "10.0.1.9", "weight": 0}])],
+                        "nftables")
+    for text in (lb_nftables.render("t", norm), lb_nftables.render("t", norm, balance=False)):
+        assert "    meta mark { 0x102, 0x103 } reject" in text
+        assert "type filter hook output priority filter" in text
+    assert "reject" not in lb_nftables.render("t", lb.normalise([svc()], "nftables"))
+
+
 def test_owned_marks_come_from_the_tables_maps():
     listed = [{"map": {"name": "vip_marks", "map": "mark", "elem": [["10.0.1.100", 257]]}},
               {"map": {"name": "vip_port_marks", "map": "mark",

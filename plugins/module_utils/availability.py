@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which tasks get traffic: the live layer's facts, and the one rule everything applies.
+
+The live agent of each host writes what it knows to STATE_DIR/live/facts.json: the status
+of every cluster host (from Serf) and the health of every task (its own tasks from its
+health checks, the others' from their Serf tags). The balancing modules, the restore and
+the agent itself mask backends with it, and the resolver masks `tasks.NAME` and dnsrr
+answers, all through allowed() below, so Ansible and the agent never disagree.
+
+The rule: a task gets traffic when its host is alive and the task is healthy. When no task
+of a service is healthy, every task on a live host gets traffic (fail open, as Envoy's panic
+mode and AWS load balancers do): a health check that is wrong never takes a service down by
+itself. A task on a host that is failed, has left or was never seen gets no traffic, and a
+service with no task on a live host has no backend (its VIP refuses connections at once).
+
+Facts that are missing, from another boot, or not refreshed for STALE_AFTER seconds (the
+agent is gone) mask nothing: without a live layer, traffic goes where the plan says.
+
+Standard library only: the resolver program carries a copy of this file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+LIVE_DIR = "live"
+FACTS = "facts.json"
+STALE_AFTER = 15.0          # the agent refreshes its facts every 2 s
+ALIVE = "alive"
+HEALTHY = "healthy"
+BOOT_ID = "/proc/sys/kernel/random/boot_id"
+
+
+def live_dir(state_dir):
+    return os.path.join(state_dir, LIVE_DIR)
+
+
+def facts_path(state_dir):
+    return os.path.join(live_dir(state_dir), FACTS)
+
+
+def boot_id():
+    try:
+        with open(BOOT_ID) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def read(state_dir, now=None):
+    """The facts to mask with, or None when there are none worth trusting."""
+    path = facts_path(state_dir)
+    try:
+        with open(path) as f:
+            facts = json.load(f)
+        age = (now or time.time()) - os.stat(path).st_mtime
+    except (OSError, ValueError):
+        return None
+    if not isinstance(facts, dict) or facts.get("boot") != boot_id() or age > STALE_AFTER:
+        return None
+    return facts
+
+
+def write(state_dir, facts):
+    """Replace the facts in one rename (readers never see half a file)."""
+    path = facts_path(state_dir)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = "%s.tmp%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        json.dump(dict(facts, boot=boot_id()), f, sort_keys=True, indent=1)
+    os.replace(tmp, path)
+
+
+def allowed(tasks, facts):
+    """The tasks, of [(host, name)] of one service, that get traffic."""
+    tasks = list(tasks)
+    if facts is None:
+        return set(tasks)
+    hosts, health = facts.get("hosts") or {}, facts.get("tasks") or {}
+    live = [t for t in tasks if hosts.get(t[0]) == ALIVE]
+    healthy = {t for t in live if (health.get(t[0]) or {}).get(t[1]) == HEALTHY}
+    return healthy or set(live)
+
+
+def mask_backends(services, facts):
+    """Balancing entries (ipvs_service's services) with the backends the rule holds back removed.
+
+    A backend names its task with `task` and `host`; one that does not is never held back."""
+    out = []
+    for svc in services or []:
+        backends = svc.get("backends") or []
+        tasks = [(b["host"], b["task"]) for b in backends if b.get("task") and b.get("host")]
+        keep = allowed(tasks, facts)
+        out.append(dict(svc, backends=[b for b in backends if not (b.get("task") and b.get("host"))
+                                       or (b["host"], b["task"]) in keep]))
+    return out
+
+
+def serving(services, facts):
+    """{(host, task)} of the registry's tasks that get traffic (what DNS answers with); None: all."""
+    if facts is None:
+        return None
+    out = set()
+    for svc in services or []:
+        out |= allowed([(t.get("host"), t.get("name")) for t in svc.get("tasks") or []], facts)
+    return out

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The live layer on a host, installed: Serf and the live agent as supervised processes, their files.
+
+What the live_agent module does, kept out of the module: where each file lives, the two
+supervised specs (a new Serf configuration restarts Serf, new code restarts the agent; a new
+task list or peer list only rewrites agent.json, which the running agent re-reads), waiting
+until the agent has read its configuration, and removing all of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import availability, deploy, live_agent
+
+SERF_TASK = "swarmnet-serf"
+AGENT_TASK = "swarmnet-live"
+SERF_CONFIG = "serf.json"
+
+
+class LiveError(Exception):
+    pass
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def view(services):
+    """{host: [task names]}: which tasks each host runs, as every host knows from the plan."""
+    out = {}
+    for svc in services or []:
+        for t in svc.get("tasks") or []:
+            out.setdefault(t.get("host"), []).append(t.get("name"))
+    return {host: sorted(names) for host, names in sorted(out.items())}
+
+
+def agent_config_text(params, rpc_auth, rpc_addr):
+    """agent.json: this host, its peers and tasks, and how to reach Serf (0600: it holds the RPC token)."""
+    hosts = view(params["services"])
+    hosts.setdefault(params["node"], [])
+    hosts[params["node"]] = sorted(set(hosts[params["node"]]) | {t["name"] for t in params["tasks"]})
+    return json.dumps({
+        "node": params["node"], "address": params["advertise_addr"], "port": params["port"],
+        "rpc_addr": rpc_addr, "rpc_auth": rpc_auth, "supervisor": params["supervisor"],
+        "peers": sorted(params["peers"], key=lambda p: p.get("name")), "tasks": params["tasks"],
+        "view": hosts,
+    }, sort_keys=True, indent=1) + "\n"
+
+
+def shown(text):
+    """agent.json for a diff: without the RPC token."""
+    if not text:
+        return ""
+    config = json.loads(text)
+    config.pop("rpc_auth", None)
+    config.pop("rpc_addr", None)
+    return json.dumps(config, sort_keys=True, indent=1) + "\n"
+
+
+class Layout:
+    """Where the live layer of one state directory keeps its files and programs."""
+
+    def __init__(self, state_dir, python):
+        self.state_dir, self.python = state_dir, python
+        self.dir = availability.live_dir(state_dir)
+        self.agent_config = live_agent.config_path(state_dir)
+        self.serf_config = os.path.join(self.dir, SERF_CONFIG)
+        self.agent_entry = os.path.join(deploy.LIBEXEC, AGENT_TASK)
+        self.hint_entry = os.path.join(deploy.LIBEXEC, AGENT_TASK + "-hint")
+
+    @staticmethod
+    def rpc_addr(port):
+        return "127.0.0.1:%d" % port
+
+    def hint_command(self):
+        """Serf's event handler (run by /bin/sh): forwards the event to the agent's socket."""
+        return "%s %s %s" % (self.python, self.hint_entry, live_agent.socket_path(self.state_dir))
+
+    def program_files(self):
+        return dict(deploy.package_files(), **{
+            self.agent_entry: deploy.entry_point_text(self.python, "live_agent", "The live agent"),
+            self.hint_entry: deploy.entry_point_text(self.python, "live_hint", "Serf's event handler")})
+
+    def entry_points(self):
+        return {self.agent_entry, self.hint_entry}
+
+    def serf_spec(self, serf, config_text):
+        return {"name": SERF_TASK, "service": "swarmnet", "netns": None, "program": _digest(config_text),
+                "command": [serf, "agent", "-config-file", self.serf_config]}
+
+    def agent_spec(self, programs):
+        code = "".join(programs[path] for path in sorted(programs))
+        return {"name": AGENT_TASK, "service": "swarmnet", "netns": None, "program": _digest(code),
+                "command": [self.python, self.agent_entry, self.state_dir]}
+
+    def wait_loaded(self, config_text, timeout):
+        """The agent's facts once it has read `config_text` (and Serf answered), or None after `timeout`."""
+        wanted = hashlib.sha256(config_text.encode()).hexdigest()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            facts = availability.read(self.state_dir)
+            if facts is not None and facts.get("config") == wanted:
+                return facts
+            time.sleep(0.1)
+        return None
+
+    def log_hint(self, kind):
+        if kind == "systemd":
+            return "journalctl -u swarmnet-task-%s.service" % AGENT_TASK
+        return os.path.join(self.state_dir, "tasks", AGENT_TASK + ".log")
+
+
+def remove(layout, runner, changes):
+    """Stop the agent, then Serf (which leaves the cluster as it stops), and remove their files."""
+    runner.ensure_absent(AGENT_TASK, changes)
+    runner.ensure_absent(SERF_TASK, changes)
+    paths = [layout.agent_config, layout.serf_config, availability.facts_path(layout.state_dir),
+             live_agent.socket_path(layout.state_dir), layout.agent_entry, layout.hint_entry]
+    for path in paths:
+        if os.path.lexists(path):
+            changes("remove %s" % path, os.unlink, path)

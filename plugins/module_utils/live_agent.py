@@ -1,0 +1,434 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The live agent of a host: what Swarm does on its own between commands.
+
+One process per host, supervised like the resolver, next to the host's Serf agent:
+
+- it runs the healthchecks of this host's tasks (health.py, probes.py) and watches their
+  processes, and publishes their health as this host's Serf tag (membership.py), with a
+  user event so the other hosts look at once instead of after Serf's event coalescing;
+- it reads the members and their tags from Serf, on each event and every MEMBERS_EVERY
+  seconds, and joins the planned peers it does not see alive;
+- from both it writes the facts (availability.py) and re-applies every sandbox's balancing
+  from the record the last converge left (live_balancing.py) when the mask changes. The
+  resolver follows the facts by itself.
+
+Ansible stays the source of what exists: the agent only holds back what is down. Its
+configuration (STATE_DIR/live/agent.json) is written by the live_agent module and re-read
+when it changes. A restarted agent keeps the health of tasks whose process did not change.
+
+Threads: the main loop owns all state; the Serf poller, the publisher, the applier, the
+joiner and the probes report to it through a queue. This file is also the program
+(`swarmnet-live STATE_DIR`, an entry point deployed by the live_agent module).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import (
+    availability, health, live_balancing, membership, netns, probes, task)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+CONFIG = "agent.json"
+SOCKET = "agent.sock"
+TICK = 0.1
+PROCESSES_EVERY = 0.5        # seconds between looks at the tasks' processes
+MEMBERS_EVERY = 2.0          # seconds between polls of Serf when no event came
+JOIN_EVERY = 5.0             # seconds between joins of planned peers not seen alive
+SETTLE = 3.0                 # after a start, facts wait this long for a peer to be seen alive
+HEARTBEAT = 2.0              # the facts are refreshed this often (availability.STALE_AFTER trusts 15 s)
+HINT_WINDOW = 2.0            # after an event, poll Serf until the tag it announced arrives, this long
+HINT_POLL = 0.05
+PROBE_WORKERS = 8
+
+
+def config_path(state_dir):
+    return os.path.join(availability.live_dir(state_dir), CONFIG)
+
+
+def socket_path(state_dir):
+    return os.path.join(availability.live_dir(state_dir), SOCKET)
+
+
+def digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def log(text):
+    sys.stdout.write("%s %s\n" % (time.strftime("%H:%M:%S"), text))
+    sys.stdout.flush()
+
+
+class Mailbox:
+    """The latest value for a worker thread: a newer one replaces one not yet taken."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.value, self.full = None, False
+
+    def put(self, value):
+        with self.cond:
+            self.value, self.full = value, True
+            self.cond.notify()
+
+    def take(self, timeout):
+        with self.cond:
+            if not self.full:
+                self.cond.wait(timeout)
+            value, full = self.value, self.full
+            self.value, self.full = None, False
+            return value if full else None
+
+
+class Agent:
+    def __init__(self, state_dir):
+        self.state_dir = state_dir
+        self.stop = threading.Event()
+        self.events = queue.Queue()
+        self.config, self.config_digest, self.config_mtime = None, None, None
+        self.serf = None
+        self.runner = None
+        self.tasks = {}              # local task name -> health.TaskHealth
+        self.remote = {}             # host -> {task name: healthy}
+        self.statuses = {}           # host -> Serf status
+        self.started = time.monotonic()
+        self.members_seen = False    # Serf answered at least once
+        self.tag = None              # this host's health tag as it should be
+        self.facts = None            # what was last handed to the applier
+        self.next_processes = 0.0
+        self.polls = Mailbox()       # (host, seq) to wait for, or "now"
+        self.publishes = Mailbox()   # tag value
+        self.applies = Mailbox()     # facts
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=PROBE_WORKERS)
+
+    # ---- configuration -----------------------------------------------------------
+
+    def load_config(self):
+        """(Re)read agent.json when it changed; True when it did."""
+        path = config_path(self.state_dir)
+        try:
+            mtime = os.stat(path).st_mtime_ns
+            if mtime == self.config_mtime:
+                return False
+            with open(path) as f:
+                text = f.read()
+            config = json.loads(text)
+        except (OSError, ValueError) as exc:
+            if self.config is None:
+                log("no configuration yet (%s)" % exc)
+            return False
+        self.config, self.config_digest, self.config_mtime = config, digest(text), mtime
+        self.serf = membership.Serf(config["rpc_addr"], config["rpc_auth"])
+        self.runner = task.backend(config["supervisor"], _run_command, self.state_dir, sys.executable)
+        now = time.monotonic()
+        kept = {}
+        for spec in config["tasks"]:
+            old = self.tasks.get(spec["name"])
+            if old is not None and old.check == spec["healthcheck"] and old.supervised == spec["supervised"]:
+                kept[spec["name"]] = old
+            else:
+                kept[spec["name"]] = health.TaskHealth(spec["healthcheck"], spec["supervised"], now)
+        self.tasks = kept
+        self.next_processes = 0.0
+        log("configuration loaded: %d local tasks, %d peers" % (len(self.tasks), len(config["peers"])))
+        return True
+
+    def spec(self, name):
+        return next(t for t in self.config["tasks"] if t["name"] == name)
+
+    def restore_previous(self, now):
+        """After a restart: tasks whose process is the same keep the health the last agent saw."""
+        previous = _read_json(availability.facts_path(self.state_dir)) or {}
+        if previous.get("boot") != availability.boot_id():
+            return
+        processes = self.runner.processes([n for n, t in self.tasks.items() if t.supervised])
+        for name, report in (previous.get("local") or {}).items():
+            state = self.tasks.get(name)
+            process = tuple(report.get("process") or ()) or None
+            if state is None or (state.supervised and (process is None or processes.get(name) != process)):
+                continue
+            state.process = process
+            state.state, state.failures = report["state"], report.get("failures", 0)
+            state.since, state.started = report.get("monotonic_since", now), report.get("started", now)
+            state.next_probe = now + (state.check["interval"] if state.check else 0)
+        log("kept the health of %d tasks whose process did not change" %
+            sum(1 for t in self.tasks.values() if t.process is not None))
+
+    # ---- local health ----------------------------------------------------------------
+
+    def watch_processes(self, now):
+        names = [n for n, t in self.tasks.items() if t.supervised]
+        for name, process in self.runner.processes(names).items():
+            self.tasks[name].observe(process, now)
+
+    def start_probes(self, now):
+        for name, state in self.tasks.items():
+            if state.due(now):
+                spec = self.spec(name)
+                state.probe_started(now)
+                self.pool.submit(self.probe, name, state.process, state.check, spec["sandbox"],
+                                 spec["address"] or "127.0.0.1")
+
+    def probe(self, name, process, check, sandbox, address):
+        """On a probe worker: one probe, its outcome queued for the main loop whatever happens."""
+        try:
+            outcome = probes.run(check, sandbox, address)
+        except Exception as exc:  # pylint: disable=broad-except  # a probe that breaks is a failed probe
+            outcome = (False, "%s: %s" % (type(exc).__name__, exc))
+        self.events.put(("probe", name, process, outcome))
+
+    def probe_done(self, name, process, outcome):
+        state = self.tasks.get(name)
+        if state is not None and state.process == process:
+            state.result(outcome[0], outcome[1], time.monotonic())
+
+    # ---- membership ----------------------------------------------------------------------
+
+    def planned_hosts(self):
+        hosts = {p["name"]: p["address"] for p in self.config["peers"]}
+        hosts[self.config["node"]] = self.config["address"]
+        return hosts
+
+    def members_arrived(self, members):
+        self.members_seen = True
+        self.statuses = membership.statuses(members, self.planned_hosts())
+        view = self.config["view"]
+        for member in members:
+            names = view.get(member["name"])
+            if names is None or member["name"] == self.config["node"]:
+                continue
+            _seq, decoded = membership.decode(member["tags"].get(membership.HEALTH_TAG), names)
+            known = self.remote.get(member["name"], {})
+            if decoded is not None:
+                known = decoded
+            self.remote[member["name"]] = {n: known[n] for n in names if n in known}
+        mine = next((m for m in members if m["name"] == self.config["node"]), None)
+        if mine is not None and self.tag is not None and mine["tags"].get(membership.HEALTH_TAG) != self.tag:
+            self.publishes.put((self.tag, False))    # Serf restarted and lost it: set it again
+
+    # ---- what everyone is told -----------------------------------------------------------
+
+    def local_tag(self):
+        names = self.config["view"].get(self.config["node"], [])      # as every other host lists them
+        healthy = {n for n, t in self.tasks.items() if t.healthy}
+        value = membership.encode(0, names, healthy)
+        if self.tag is None or self.tag.split(".", 1)[1] != value.split(".", 1)[1]:
+            return membership.encode(int(time.time() * 1000), names, healthy)
+        return self.tag
+
+    def current_facts(self, now):
+        node = self.config["node"]
+        tasks = {host: {n: (availability.HEALTHY if ok else health.UNHEALTHY) for n, ok in known.items()}
+                 for host, known in self.remote.items() if host in self.config["view"]}
+        tasks[node] = {n: t.state for n, t in self.tasks.items()}
+        wall = time.time()
+        local = {n: dict(t.report(), process=list(t.process) if t.process else None, started=t.started,
+                         monotonic_since=t.since, since=wall - (now - t.since))
+                 for n, t in self.tasks.items()}
+        return {"config": self.config_digest, "node": node, "hosts": dict(self.statuses), "tasks": tasks,
+                "local": local}
+
+    def settled(self, now):
+        """Facts are written once Serf answered and a peer is alive (or there is none, or SETTLE passed):
+        a host just started does not call every other host down before it has joined them."""
+        peers = [p["name"] for p in self.config["peers"]]
+        return self.members_seen and (not peers or now - self.started > SETTLE
+                                      or any(self.statuses.get(p) == "alive" for p in peers))
+
+    def update(self, now):
+        tag = self.local_tag()
+        if tag != self.tag:
+            self.tag = tag
+            self.publishes.put((tag, True))
+        if not self.settled(now):
+            return
+        facts = self.current_facts(now)
+        comparable = dict(facts, local={n: r["state"] for n, r in facts["local"].items()})
+        if comparable != self.facts:
+            self.facts = comparable
+            self.applies.put(facts)
+
+    # ---- threads -----------------------------------------------------------------------
+
+    def poller(self):
+        """Serf's members: every MEMBERS_EVERY, or at once on an event (until the tag it announced is in)."""
+        while not self.stop.is_set():
+            wanted = self.polls.take(MEMBERS_EVERY)
+            deadline = time.monotonic() + (HINT_WINDOW if isinstance(wanted, tuple) else 0)
+            while not self.stop.is_set():
+                serf = self.serf
+                try:
+                    members = serf.members() if serf else None
+                except membership.MembershipError as exc:
+                    log("serf: %s" % exc)
+                    members = None
+                if members is not None:
+                    self.events.put(("members", members))
+                if not isinstance(wanted, tuple) or _has_seq(members, *wanted) or time.monotonic() > deadline:
+                    break
+                time.sleep(HINT_POLL)
+
+    def listener(self):
+        """Datagrams from Serf's event handler (live_hint.py)."""
+        path = socket_path(self.state_dir)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            if os.path.exists(path):
+                os.unlink(path)
+            sock.bind(path)
+            os.chmod(path, 0o600)
+            sock.settimeout(0.5)
+            while not self.stop.is_set():
+                try:
+                    text = sock.recv(1024).decode(errors="replace").split()
+                except socket.timeout:
+                    continue
+                if text[:2] == ["user", membership.HINT_EVENT] and len(text) == 4 and text[3].isdigit():
+                    self.polls.put((text[2], int(text[3])))
+                else:
+                    self.polls.put("now")
+            os.unlink(path)
+
+    def publisher(self):
+        """Sets this host's health tag, then tells the others to look (retried until Serf takes it)."""
+        pending = None
+        while not self.stop.is_set():
+            newer = self.publishes.take(1.0 if pending else 5.0)
+            pending = newer or pending
+            if pending is None or self.serf is None:
+                continue
+            value, announce = pending
+            try:
+                self.serf.set_tag(membership.HEALTH_TAG, value)
+                if announce:
+                    self.serf.event(membership.HINT_EVENT, "%s %s" % (self.config["node"], value.split(".")[0]))
+                pending = None
+            except membership.MembershipError as exc:
+                log("publishing health: %s (again in 1 s)" % exc)
+
+    def joiner(self):
+        """Joins each planned peer that is not alive (first start, a host back or added), one thread each:
+        a join of a host that is down waits for Serf's TCP timeout."""
+        joining, pause = {}, 0.5
+        while not self.stop.wait(pause):
+            if self.serf is None or not self.members_seen:
+                continue
+            pause = JOIN_EVERY
+            for peer in self.config["peers"]:
+                busy = joining.get(peer["name"])
+                if self.statuses.get(peer["name"]) != "alive" and not (busy and busy.is_alive()):
+                    address = "%s:%d" % (peer["address"], self.config["port"])
+                    joining[peer["name"]] = threading.Thread(target=self.join, args=(address,), daemon=True)
+                    joining[peer["name"]].start()
+
+    def join(self, address):
+        try:
+            self.serf.join([address])
+            self.polls.put("now")
+        except membership.MembershipError:
+            pass                                # down or not there yet: the next round tries again
+
+    def applier(self):
+        """Writes the facts and re-applies every sandbox's balancing from its record when the mask changed."""
+        facts = None
+        while not self.stop.is_set():
+            newer = self.applies.take(HEARTBEAT)
+            if newer is not None:
+                facts = newer
+            if facts is None:
+                continue
+            try:
+                with live_balancing.locked(self.state_dir):
+                    if newer is not None:
+                        availability.write(self.state_dir, dict(facts, written=time.time()))
+                    else:
+                        os.utime(availability.facts_path(self.state_dir))      # still alive, still true
+                    self.reapply(facts)
+            except Exception as exc:  # pylint: disable=broad-except  # one bad sandbox must not stop the agent
+                log("applying: %s: %s" % (type(exc).__name__, exc))
+
+    def reapply(self, facts):
+        for sandbox, record in sorted(live_balancing.records(self.state_dir).items()):
+            if not netns.exists(sandbox) or record.get("planned") is None:
+                continue
+            if availability.mask_backends(record["planned"], facts) == record.get("applied"):
+                continue
+            changes = Changes(False)
+            with netns.inside(sandbox):
+                live_balancing.reconcile(self.state_dir, sandbox, record["backend"], record["planned"],
+                                         record["table"], changes, facts)
+            for line in changes.done:
+                log("%s: %s" % (sandbox, line))
+
+    # ---- the main loop ---------------------------------------------------------------------
+
+    def run(self):
+        while self.config is None and not self.stop.is_set():
+            if not self.load_config():
+                self.stop.wait(1.0)
+        if self.config is None:
+            return
+        self.restore_previous(time.monotonic())
+        workers = [threading.Thread(target=f, name=f.__name__, daemon=True)
+                   for f in (self.poller, self.listener, self.publisher, self.joiner, self.applier)]
+        for worker in workers:
+            worker.start()
+        self.polls.put("now")
+        while not self.stop.is_set():
+            try:
+                event = self.events.get(timeout=TICK)
+            except queue.Empty:
+                event = ("tick",)
+            now = time.monotonic()
+            if event[0] == "probe":
+                self.probe_done(*event[1:])
+            elif event[0] == "members":
+                self.members_arrived(event[1])
+            if self.load_config():
+                self.polls.put("now")
+            if now >= self.next_processes:
+                self.watch_processes(now)
+                self.next_processes = now + PROCESSES_EVERY
+            self.start_probes(now)
+            self.update(now)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _has_seq(members, host, seq):
+    for member in members or []:
+        if member["name"] == host:
+            have, _ = membership.decode(member["tags"].get(membership.HEALTH_TAG), [])
+            return have is not None and have >= seq
+    return False
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _run_command(args):
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+def main(argv):
+    agent = Agent(argv[0] if argv else task.DEFAULT_STATE_DIR)
+    signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: agent.stop.set())
+    agent.run()
+    return 0

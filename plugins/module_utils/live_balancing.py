@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A sandbox's balancing as the plan wants it, minus what the live layer holds back.
+
+Whoever programs a sandbox's virtual services - the ipvs_service module in a converge,
+the restore at boot, the live agent when a task or host goes down or comes back - does
+it here, under one lock: read the facts, mask the planned backends (availability.py),
+reconcile the kernel (balancer.py), and record both the planned and the applied sets in
+STATE_DIR/live/lb/SANDBOX.json. The agent re-applies from that record, so it always
+works from the latest plan a converge programmed, and a converge never puts back a
+backend the agent holds back: both compute the same thing from the same facts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import availability, balancer, files
+
+RECORDS = "lb"
+LOCK = "lb.lock"
+
+
+def records_dir(state_dir):
+    return os.path.join(availability.live_dir(state_dir), RECORDS)
+
+
+def record_path(state_dir, sandbox):
+    return os.path.join(records_dir(state_dir), sandbox + ".json")
+
+
+@contextlib.contextmanager
+def locked(state_dir):
+    """Only one of the converge, the restore and the agent programs balancing at a time."""
+    os.makedirs(availability.live_dir(state_dir), exist_ok=True)
+    fd = os.open(os.path.join(availability.live_dir(state_dir), LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def read_record(state_dir, sandbox):
+    try:
+        with open(record_path(state_dir, sandbox)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def records(state_dir):
+    """{sandbox: record} of every sandbox with balancing."""
+    found = {}
+    if os.path.isdir(records_dir(state_dir)):
+        for entry in sorted(os.listdir(records_dir(state_dir))):
+            if entry.endswith(".json"):
+                record = read_record(state_dir, entry[:-5])
+                if record is not None:
+                    found[entry[:-5]] = record
+    return found
+
+
+def record_text(backend, table, planned, applied):
+    return json.dumps({"backend": backend, "table": table, "planned": planned, "applied": applied},
+                      sort_keys=True, indent=1) + "\n"
+
+
+def reconcile(state_dir, sandbox, backend, planned, table, changes, facts):
+    """Program the current namespace (sandbox `sandbox`) with `planned` masked by `facts`;
+    None removes its services and its record. Call it under locked(), in the sandbox.
+
+    Returns balancer.reconcile()'s (backend, before, after, services)."""
+    applied = None if planned is None else availability.mask_backends(planned, facts)
+    result = balancer.reconcile(backend, applied, table, changes)
+    path = record_path(state_dir, sandbox)
+    if planned is None:
+        if os.path.exists(path):
+            changes("forget the balancing record %s" % path, os.unlink, path)
+    else:
+        files.ensure({path: record_text(backend, table, planned, applied)}, changes)
+    return result
+
+
+def held_back(planned, applied):
+    """Backends of `planned` that `applied` lacks, for the module's report: ["fwmark VIP -> address (task)"]."""
+    kept = {(s["fwmark"], b["address"]) for s in applied or [] for b in s.get("backends") or []}
+    return ["fwmark %#x %s -> %s (%s on %s)" % (s["fwmark"], s["vip"], b["address"], b.get("task"), b.get("host"))
+            for s in planned or [] for b in s.get("backends") or [] if (s["fwmark"], b["address"]) not in kept]

@@ -1,0 +1,83 @@
+"""Which tasks get traffic: the one rule the balancing, the resolver and the live agent share."""
+
+import json
+import os
+import time
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import availability
+
+WEB = [("h1", "web.1"), ("h2", "web.2"), ("h3", "web.3")]
+
+
+def facts(hosts=None, tasks=None):
+    return {"hosts": hosts or {"h1": "alive", "h2": "alive", "h3": "alive"},
+            "tasks": tasks or {"h1": {"web.1": "healthy"}, "h2": {"web.2": "healthy"}, "h3": {"web.3": "healthy"}}}
+
+
+def test_without_facts_every_task_gets_traffic():
+    assert availability.allowed(WEB, None) == set(WEB)
+
+
+def test_healthy_tasks_on_live_hosts_get_traffic():
+    assert availability.allowed(WEB, facts()) == set(WEB)
+    sick = facts(tasks={"h1": {"web.1": "healthy"}, "h2": {"web.2": "unhealthy"}, "h3": {"web.3": "starting"}})
+    assert availability.allowed(WEB, sick) == {("h1", "web.1")}
+
+
+def test_a_failed_left_or_unknown_host_takes_its_tasks_out_however_healthy_it_said_they_were():
+    for status in ("failed", "left", "leaving", "unknown"):
+        assert availability.allowed(WEB, facts(hosts={"h1": "alive", "h2": status, "h3": "alive"})) \
+            == {("h1", "web.1"), ("h3", "web.3")}
+    assert availability.allowed(WEB, facts(hosts={"h1": "alive", "h2": "alive"})) \
+        == {("h1", "web.1"), ("h2", "web.2")}
+
+
+def test_a_task_the_facts_do_not_know_yet_is_held_back():
+    assert availability.allowed(WEB + [("h1", "web.4")], facts()) == set(WEB)
+
+
+def test_when_no_task_is_healthy_every_task_on_a_live_host_gets_traffic():
+    none_healthy = facts(hosts={"h1": "alive", "h2": "alive", "h3": "failed"},
+                         tasks={"h1": {"web.1": "unhealthy"}, "h2": {"web.2": "starting"}})
+    assert availability.allowed(WEB, none_healthy) == {("h1", "web.1"), ("h2", "web.2")}
+
+
+def test_a_service_with_no_task_on_a_live_host_has_none():
+    assert availability.allowed(WEB, facts(hosts={"h1": "failed", "h2": "left", "h3": "unknown"})) == set()
+    assert availability.allowed([], facts()) == set()
+
+
+def test_backends_that_name_no_task_are_never_held_back():
+    planned = [{"fwmark": 256, "vip": "10.10.1.8", "backends": [
+        {"address": "10.10.1.5", "task": "web.1", "host": "h1"},
+        {"address": "10.10.1.6", "task": "web.2", "host": "h2"},
+        {"address": "10.10.1.99"}]}]
+    masked = availability.mask_backends(planned, facts(hosts={"h1": "alive", "h2": "failed", "h3": "alive"}))
+    assert [b["address"] for b in masked[0]["backends"]] == ["10.10.1.5", "10.10.1.99"]
+    assert planned[0]["backends"][1]["address"] == "10.10.1.6"        # the plan itself is left as it was
+    assert availability.mask_backends(planned, None) == planned
+
+
+def test_serving_is_every_service_s_allowed_tasks():
+    registry = [{"name": "web", "tasks": [{"host": h, "name": n} for h, n in WEB]},
+                {"name": "api", "tasks": [{"host": "h2", "name": "api.1"}]}]
+    half = facts(hosts={"h1": "alive", "h2": "failed", "h3": "alive"})
+    assert availability.serving(registry, half) == {("h1", "web.1"), ("h3", "web.3")}
+    assert availability.serving(registry, None) is None
+
+
+def test_facts_are_trusted_only_fresh_and_from_this_boot(tmp_path):
+    state_dir = str(tmp_path)
+    assert availability.read(state_dir) is None
+    availability.write(state_dir, facts())
+    assert availability.read(state_dir)["hosts"]["h2"] == "alive"
+    path = availability.facts_path(state_dir)
+    old = time.time() - availability.STALE_AFTER - 1
+    os.utime(path, (old, old))
+    assert availability.read(state_dir) is None                      # the agent stopped refreshing them
+    with open(path, "w") as f:
+        json.dump(dict(facts(), boot="another boot"), f)
+    assert availability.read(state_dir) is None                      # from before a reboot
+    with open(path, "w") as f:
+        f.write("{not json")
+    assert availability.read(state_dir) is None
