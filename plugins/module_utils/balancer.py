@@ -43,9 +43,20 @@ def _ipvs_lines(services):
         for mark, svc in sorted(services.items())]
 
 
-def reconcile(requested, wanted, table, changes):
+def flush_stale(services, gone_vips, changes):
+    """nftables: delete tracked connections whose DNAT target is no longer a backend of their VIP."""
+    with conntrack.connect() as ct:
+        stale = conntrack.stale(ct, services, gone_vips)
+        if stale:
+            changes("flush %d tracked connections to removed backends (%s)"
+                    % (len(stale), conntrack.describe(stale)), conntrack.flush, ct, stale)
+
+
+def reconcile(requested, wanted, table, changes, flush=True):
     """Make `wanted` (service dicts) the namespace's whole set; None removes them and the table.
 
+    flush=False leaves tracked connections to removed backends for the caller's flush_stale()
+    (the live agent switches every sandbox first, then walks the connection tables).
     Returns (backend, diff lines before, diff lines after, normalised services)."""
     backend = choose(requested)
     services = lb.normalise(wanted or [], backend)
@@ -68,11 +79,8 @@ def reconcile(requested, wanted, table, changes):
     gone_vips = lb_nftables.marked_vips(nftables.current(family, table)) - {s["vip"] for s in services}
     _nft_table(table, services, wanted is not None, changes)
     _forwarding(services, changes)
-    with conntrack.connect() as ct:
-        stale = conntrack.stale(ct, services, gone_vips)
-        if stale:
-            changes("flush %d tracked connections to removed backends (%s)"
-                    % (len(stale), conntrack.describe(stale)), conntrack.flush, ct, stale)
+    if flush:
+        flush_stale(services, gone_vips, changes)
     if not changes.check_mode:
         after = nftables.text(family, table)
     elif wanted is None:

@@ -49,7 +49,7 @@ def live_state(state_dir=task.DEFAULT_STATE_DIR):
     except (OSError, ValueError):
         facts = {}
     return {"running": availability.read(state_dir) is not None, "hosts": facts.get("hosts") or {},
-            "tasks": facts.get("tasks") or {},
+            "members": facts.get("members") or [], "tasks": facts.get("tasks") or {},
             "local": {name: {key: report.get(key) for key in ("state", "since", "failures", "output")}
                       for name, report in (facts.get("local") or {}).items()}}
 

@@ -16,7 +16,7 @@ import json
 import os
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import availability, deploy, live_agent
+from ansible_collections.swarmnet.overlay.plugins.module_utils import availability, deploy, live_agent, live_hint
 
 SERF_TASK = "swarmnet-serf"
 AGENT_TASK = "swarmnet-live"
@@ -25,6 +25,10 @@ SERF_CONFIG = "serf.json"
 
 class LiveError(Exception):
     pass
+
+
+def _short(module):
+    return module.__name__.rsplit(".", 1)[-1]
 
 
 def _digest(text):
@@ -83,9 +87,10 @@ class Layout:
         return "%s %s %s" % (self.python, self.hint_entry, live_agent.socket_path(self.state_dir))
 
     def program_files(self):
+        """Both programs and the module_utils they import (imported here, so they are all loaded)."""
         return dict(deploy.package_files(), **{
-            self.agent_entry: deploy.entry_point_text(self.python, "live_agent", "The live agent"),
-            self.hint_entry: deploy.entry_point_text(self.python, "live_hint", "Serf's event handler")})
+            self.agent_entry: deploy.entry_point_text(self.python, _short(live_agent), "The live agent"),
+            self.hint_entry: deploy.entry_point_text(self.python, _short(live_hint), "Serf's event handler")})
 
     def entry_points(self):
         return {self.agent_entry, self.hint_entry}

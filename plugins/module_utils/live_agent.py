@@ -38,7 +38,7 @@ import threading
 import time
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    availability, health, live_balancing, membership, netns, probes, task)
+    availability, balancer, health, live_balancing, membership, netns, probes, task)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 CONFIG = "agent.json"
@@ -67,7 +67,8 @@ def digest(text):
 
 
 def log(text):
-    sys.stdout.write("%s %s\n" % (time.strftime("%H:%M:%S"), text))
+    now = time.time()
+    sys.stdout.write("%s.%03d %s\n" % (time.strftime("%H:%M:%S", time.localtime(now)), int(now * 1000) % 1000, text))
     sys.stdout.flush()
 
 
@@ -103,9 +104,11 @@ class Agent:
         self.tasks = {}              # local task name -> health.TaskHealth
         self.remote = {}             # host -> {task name: healthy}
         self.statuses = {}           # host -> Serf status
+        self.members = []            # every member Serf knows, planned or not: [{name, addr, status}]
         self.started = time.monotonic()
         self.members_seen = False    # Serf answered at least once
         self.tag = None              # this host's health tag as it should be
+        self.reported = {}           # local task -> the state last logged
         self.facts = None            # what was last handed to the applier
         self.next_processes = 0.0
         self.polls = Mailbox()       # (host, seq) to wait for, or "now"
@@ -204,6 +207,8 @@ class Agent:
     def members_arrived(self, members):
         self.members_seen = True
         self.statuses = membership.statuses(members, self.planned_hosts())
+        self.members = sorted(({key: m[key] for key in ("name", "addr", "status")} for m in members),
+                              key=lambda m: m["name"])
         view = self.config["view"]
         for member in members:
             names = view.get(member["name"])
@@ -212,6 +217,10 @@ class Agent:
             _seq, decoded = membership.decode(member["tags"].get(membership.HEALTH_TAG), names)
             known = self.remote.get(member["name"], {})
             if decoded is not None:
+                if decoded != known:
+                    log("%s: %s" % (member["name"], ", ".join(
+                        "%s %s" % (n, "healthy" if ok else "not healthy") for n, ok in sorted(decoded.items())
+                        if known.get(n) != ok)))
                 known = decoded
             self.remote[member["name"]] = {n: known[n] for n in names if n in known}
         mine = next((m for m in members if m["name"] == self.config["node"]), None)
@@ -238,7 +247,7 @@ class Agent:
                          monotonic_since=t.since, since=wall - (now - t.since))
                  for n, t in self.tasks.items()}
         return {"config": self.config_digest, "node": node, "hosts": dict(self.statuses), "tasks": tasks,
-                "local": local}
+                "local": local, "members": self.members}
 
     def settled(self, now):
         """Facts are written once Serf answered and a peer is alive (or there is none, or SETTLE passed):
@@ -248,6 +257,10 @@ class Agent:
                                       or any(self.statuses.get(p) == "alive" for p in peers))
 
     def update(self, now):
+        for name, state in self.tasks.items():
+            if state.state != self.reported.get(name):
+                log("%s: %s -> %s %s" % (name, self.reported.get(name), state.state, state.output))
+                self.reported[name] = state.state
         tag = self.local_tag()
         if tag != self.tag:
             self.tag = tag
@@ -313,6 +326,7 @@ class Agent:
                 self.serf.set_tag(membership.HEALTH_TAG, value)
                 if announce:
                     self.serf.event(membership.HINT_EVENT, "%s %s" % (self.config["node"], value.split(".")[0]))
+                log("published %s" % value)
                 pending = None
             except membership.MembershipError as exc:
                 log("publishing health: %s (again in 1 s)" % exc)
@@ -359,15 +373,27 @@ class Agent:
                 log("applying: %s: %s" % (type(exc).__name__, exc))
 
     def reapply(self, facts):
+        """Every sandbox whose mask changed is switched first; then the connections tracked to the
+        backends that left are flushed (walking a big conntrack table must not delay the others)."""
+        flushes = []
         for sandbox, record in sorted(live_balancing.records(self.state_dir).items()):
             if not netns.exists(sandbox) or record.get("planned") is None:
                 continue
-            if availability.mask_backends(record["planned"], facts) == record.get("applied"):
+            applied = availability.mask_backends(record["planned"], facts)
+            if applied == record.get("applied"):
                 continue
             changes = Changes(False)
             with netns.inside(sandbox):
-                live_balancing.reconcile(self.state_dir, sandbox, record["backend"], record["planned"],
-                                         record["table"], changes, facts)
+                backend, _before, _after, services = live_balancing.reconcile(
+                    self.state_dir, sandbox, record["backend"], record["planned"], record["table"], changes, facts,
+                    flush=False)
+            log("%s: %s" % (sandbox, "; ".join(changes.done) or "as it was"))
+            if backend == "nftables" and live_balancing.removed(record.get("applied"), applied):
+                flushes.append((sandbox, services))
+        for sandbox, services in flushes:
+            changes = Changes(False)
+            with netns.inside(sandbox):
+                balancer.flush_stale(services, set(), changes)
             for line in changes.done:
                 log("%s: %s" % (sandbox, line))
 

@@ -70,13 +70,13 @@ def record_text(backend, table, planned, applied):
                       sort_keys=True, indent=1) + "\n"
 
 
-def reconcile(state_dir, sandbox, backend, planned, table, changes, facts):
+def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush=True):
     """Program the current namespace (sandbox `sandbox`) with `planned` masked by `facts`;
     None removes its services and its record. Call it under locked(), in the sandbox.
 
     Returns balancer.reconcile()'s (backend, before, after, services)."""
     applied = None if planned is None else availability.mask_backends(planned, facts)
-    result = balancer.reconcile(backend, applied, table, changes)
+    result = balancer.reconcile(backend, applied, table, changes, flush)
     path = record_path(state_dir, sandbox)
     if planned is None:
         if os.path.exists(path):
@@ -84,6 +84,12 @@ def reconcile(state_dir, sandbox, backend, planned, table, changes, facts):
     else:
         files.ensure({path: record_text(backend, table, planned, applied)}, changes)
     return result
+
+
+def removed(before, after):
+    """Whether `after` (applied services) lacks a backend `before` had."""
+    kept = {(s["fwmark"], b["address"]) for s in after or [] for b in s.get("backends") or []}
+    return any((s["fwmark"], b["address"]) not in kept for s in before or [] for b in s.get("backends") or [])
 
 
 def held_back(planned, applied):

@@ -101,7 +101,8 @@ firewall:
 live:
   description:
     - What this host's live agent (M(swarmnet.overlay.live_agent)) knows. C(running) is whether its facts are
-      fresh; C(hosts) each cluster host's status in Serf (alive, failed, left, unknown); C(tasks) the health of
+      fresh; C(hosts) each cluster host's status in Serf (alive, failed, left, unknown); C(members) every member
+      Serf lists, planned or not (name, address, status); C(tasks) the health of
       every task, by host (healthy, starting, unhealthy, stopped; other hosts' tasks only healthy or not);
       C(local) this host's tasks in detail (state, since when, failures in a row, the last probe's output).
   returned: always

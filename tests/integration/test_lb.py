@@ -75,6 +75,7 @@ def lab():
 
 def module(tmp_path, check=False, **args):
     args.setdefault("netns", "cli")
+    args.setdefault("state_dir", str(tmp_path / "state"))     # the live layer's records, not the machine's
     path = tmp_path / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=check)}))
     proc = subprocess.run([sys.executable, MODULE, str(path)], capture_output=True, text=True, check=False,

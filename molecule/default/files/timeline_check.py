@@ -1,0 +1,49 @@
+"""Test helper: what clients saw around a fault, from http_probe.py's timelines.
+
+Reads {"fault": T, "recovered": T or null, "settle": S, "victim": ADDRESS, "timelines": {client:
+timeline}, "offsets": {client: seconds its clock is ahead}} on stdin (wall-clock seconds; fault and
+recovered on the reference clock, each timeline on its client's, moved onto the reference by its
+offset) and prints, per client:
+  failures          requests that failed, in all
+  last_failure      seconds from the fault to the start of the last failed request (null: none)
+  failed_after      failed requests started more than `settle` seconds after the fault
+  victim_after      answers from the victim between fault + settle and the recovery (or the end)
+  victim_back       seconds from the recovery (without one: from the fault, a resume) to the victim's
+                    first answer after it (null: it never answered)
+  answers           answers per server
+"""
+import json
+import sys
+
+
+def summary(timeline, fault, recovered, settle, victim):
+    failed = [t for t, _error in timeline["failures"]]
+    answered = timeline["answers"].get(victim, [])
+    end = recovered if recovered is not None else float("inf")
+    since = recovered if recovered is not None else fault
+    back = [t - since for t in answered if t >= since]
+    return {
+        "failures": len(failed),
+        "last_failure": round(max(failed) - fault, 2) if failed else None,
+        "failed_after": len([t for t in failed if t > fault + settle]),
+        "victim_after": len([t for t in answered if fault + settle < t < end]),
+        "victim_back": round(min(back), 2) if back else None,
+        "answers": {server: len(times) for server, times in sorted(timeline["answers"].items())},
+        "errors": sorted({error for _t, error in timeline["failures"]})[:5],
+    }
+
+
+def shifted(timeline, offset):
+    return {"answers": {server: [t - offset for t in times] for server, times in timeline["answers"].items()},
+            "failures": [[t - offset, error] for t, error in timeline["failures"]]}
+
+
+def main():
+    spec = json.load(sys.stdin)
+    offsets = spec.get("offsets") or {}
+    print(json.dumps({client: summary(shifted(timeline, offsets.get(client, 0.0)), spec["fault"],
+                                      spec.get("recovered"), spec["settle"], spec["victim"])
+                      for client, timeline in sorted(spec["timelines"].items())}))
+
+
+main()

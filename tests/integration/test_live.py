@@ -1,0 +1,230 @@
+"""The live layer's kernel and program pieces, for real, in a throwaway host (see run.sh).
+
+Probes from inside a sandbox against a real server (frozen, resumed, killed); balancing
+masked by facts and recorded, with a VIP left without backends refusing at once; and
+three real Serf agents on one segment: tags travel, a host whose link goes down is
+failed, an agent with another key never becomes a member.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import (
+    health, live_balancing, membership, netns, probes)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+if os.environ.get("SWARMNET_ISOLATED") != "1":
+    pytest.skip("run through tests/integration/run.sh (isolated namespaces)", allow_module_level=True)
+
+KEY = "5ca1ab1e" * 8
+SERVER = """
+import http.server, sys
+class Whoami(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = self.connection.getsockname()[0].encode()
+        self.send_response(200 if self.path == "/" else 503)
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("", 80), Whoami).serve_forever()
+"""
+
+
+def sh(*args):
+    subprocess.run(args, check=True, capture_output=True)
+
+
+def segment(names, prefix="10.9.0."):
+    """Namespaces on one bridge (in namespace `seg`): {name: address}."""
+    sh("ip", "netns", "add", "seg")
+    sh("ip", "-n", "seg", "link", "add", "br0", "type", "bridge")
+    sh("ip", "-n", "seg", "link", "set", "br0", "up")
+    found = {}
+    for i, name in enumerate(names):
+        found[name] = "%s%d" % (prefix, 11 + i)
+        sh("ip", "netns", "add", name)
+        sh("ip", "-n", "seg", "link", "add", "p-%s" % name, "type", "veth", "peer", "name", "eth0", "netns", name)
+        sh("ip", "-n", "seg", "link", "set", "p-%s" % name, "master", "br0", "up")
+        sh("ip", "-n", name, "addr", "add", found[name] + "/24", "dev", "eth0")
+        sh("ip", "-n", name, "link", "set", "eth0", "up")
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+    return found
+
+
+@pytest.fixture
+def cleanup():
+    procs = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.kill()
+            proc.wait()
+    for name in netns.names():
+        netns.remove(name)
+
+
+def check(**given):
+    problems = []
+    result = health.normalise(dict(given), lambda *p: problems.append(p))
+    assert not problems, problems
+    return result
+
+
+def test_probes_see_from_inside_the_sandbox_what_a_client_would(cleanup):
+    address = segment(["task"])["task"]
+    server = subprocess.Popen(["ip", "netns", "exec", "task", sys.executable, "-c", SERVER])
+    cleanup.append(server)
+    http, tcp = check(http={"port": 80}, interval=1, timeout=1), check(tcp=80, interval=1, timeout=1)
+    listening = check(test=["CMD-SHELL", "ss -Htln 'sport = :80' | grep -q ."], interval=1, timeout=1)
+    deadline = time.time() + 5
+    while not probes.run(tcp, "task", address)[0] and time.time() < deadline:
+        time.sleep(0.05)
+    assert probes.run(http, "task", address) == (True, "HTTP 200 OK")
+    assert probes.run(check(http={"port": 80, "path": "/sick"}, interval=1), "task", address) \
+        == (False, "HTTP 503 Service Unavailable")
+    assert probes.run(listening, "task", address)[0]
+    assert not probes.run(check(test="exit 3", interval=1), "task", address)[0]
+    # Frozen: the kernel still completes the handshake, the server never answers.
+    server.send_signal(signal.SIGSTOP)
+    started = time.monotonic()
+    assert probes.run(http, "task", address) == (False, "timed out after 1s")
+    assert 0.9 < time.monotonic() - started < 1.5
+    assert probes.run(tcp, "task", address)[0]
+    server.send_signal(signal.SIGCONT)
+    assert probes.run(http, "task", address)[0]
+    server.kill()
+    server.wait()
+    ok, seen = probes.run(tcp, "task", address)
+    assert not ok and "refused" in seen
+    assert not probes.run(listening, "task", address)[0]
+    slow = check(test="sleep 5", interval=1, timeout=0.5)
+    started = time.monotonic()
+    assert probes.run(slow, "task", address) == (False, "timed out after 0.5s")
+    assert time.monotonic() - started < 1.5
+
+
+def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once(cleanup, tmp_path):
+    address = segment(["client", "t1", "t2"])
+    for name in ("t1", "t2"):
+        cleanup.append(subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", SERVER]))
+    state_dir = str(tmp_path)
+    planned = [{"fwmark": 256, "vip": "10.9.0.100", "backends": [
+        {"address": address["t1"], "task": "web.1", "host": "h1"},
+        {"address": address["t2"], "task": "web.2", "host": "h2"}]}]
+
+    def apply(facts, check_mode=False):
+        changes = Changes(check_mode)
+        with live_balancing.locked(state_dir), netns.inside("client"):
+            live_balancing.reconcile(state_dir, "client", "nftables", planned, "swarmnet_lb", changes, facts)
+        return changes.done
+
+    def answers():
+        """The servers that answered 6 requests to the VIP (each says its own address)."""
+        with netns.inside("client"):
+            seen = set()
+            for _ in range(6):
+                with socket.create_connection(("10.9.0.100", 80), timeout=2) as conn:
+                    conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                    reply = b""
+                    while True:
+                        data = conn.recv(1000)
+                        if not data:
+                            break
+                        reply += data
+                    seen.add(reply.split(b"\r\n\r\n", 1)[1].decode())
+            return seen
+
+    alive = {"hosts": {"h1": "alive", "h2": "alive"}, "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "healthy"}}}
+    assert apply(alive)
+    time.sleep(0.3)
+    assert answers() == {address["t1"], address["t2"]}
+    record = live_balancing.read_record(state_dir, "client")
+    assert record["planned"] == planned and record["applied"] == planned
+    sick = {"hosts": alive["hosts"], "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "unhealthy"}}}
+    predicted = apply(sick, check_mode=True)
+    assert predicted == apply(sick) and predicted
+    assert [b["task"] for b in live_balancing.read_record(state_dir, "client")["applied"][0]["backends"]] == ["web.1"]
+    assert answers() == {address["t1"]}
+    assert apply(sick) == []                     # the same facts again: nothing to do
+    gone = {"hosts": {"h1": "failed", "h2": "left"}, "tasks": alive["tasks"]}
+    apply(gone)
+    with netns.inside("client"):
+        started = time.monotonic()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("10.9.0.100", 80), timeout=3)
+        assert time.monotonic() - started < 0.5
+    apply(alive)
+    assert answers() == {address["t1"], address["t2"]}
+    with live_balancing.locked(state_dir), netns.inside("client"):
+        live_balancing.reconcile(state_dir, "client", "nftables", None, "swarmnet_lb", Changes(False), alive)
+    assert live_balancing.read_record(state_dir, "client") is None
+
+
+def serf_agent(name, address, key, procs, tmp_path):
+    config = tmp_path / ("%s.json" % name)
+    config.write_text(membership.config_text(name, address, 7946, key, "127.0.0.1:7373", "true"))
+    proc = subprocess.Popen(["ip", "netns", "exec", name, "serf", "agent", "-config-file", str(config)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(proc)
+    return membership.Serf("127.0.0.1:7373", membership.rpc_auth(key))
+
+
+def inside(name, fn, *args):
+    with netns.inside(name):
+        return fn(*args)
+
+
+def until(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        time.sleep(0.1)
+    raise AssertionError("not within %ss" % timeout)
+
+
+def test_serf_carries_tags_detects_a_lost_host_and_keeps_strangers_out(cleanup, tmp_path):
+    address = segment(["h1", "h2", "h3", "x"])
+    serf = {name: serf_agent(name, address[name], KEY, cleanup, tmp_path) for name in ("h1", "h2", "h3")}
+    stranger = serf_agent("x", address["x"], "0f" * 32, cleanup, tmp_path)
+    planned = {name: address[name] for name in ("h1", "h2", "h3")}
+
+    def members(name):
+        try:
+            return inside(name, serf[name].members)
+        except membership.MembershipError:
+            return []
+
+    until(lambda: members("h1") != [], 10)
+    inside("h2", serf["h2"].join, [address["h1"] + ":7946"])
+    inside("h3", serf["h3"].join, [address["h1"] + ":7946"])
+    until(lambda: set(membership.statuses(members("h2"), planned).values()) == {"alive"}, 10)
+    # A tag set on h2 is on h1 within a second.
+    tag = membership.encode(1, ["web.2"], {"web.2"})
+    inside("h2", serf["h2"].set_tag, membership.HEALTH_TAG, tag)
+    until(lambda: {m["name"]: m["tags"].get("health") for m in members("h1")}.get("h2") == tag, 2)
+    # The RPC wants the token.
+    with pytest.raises(membership.MembershipError):
+        inside("h1", membership.Serf("127.0.0.1:7373", "wrong").members)
+    # Another key: the join fails, and nobody lists it.
+    with pytest.raises(membership.MembershipError):
+        inside("x", stranger.join, [address["h1"] + ":7946"])
+    time.sleep(1)
+    assert "x" not in {m["name"] for m in members("h1")}
+    assert {m["name"] for m in inside("x", stranger.members)} == {"x"}
+    # h3 loses its link: failed on h1 within 10 s.
+    sh("ip", "-n", "h3", "link", "set", "eth0", "down")
+    started = time.monotonic()
+    failed_at = until(lambda: membership.statuses(members("h1"), planned)["h3"] == "failed", 15)
+    assert failed_at - started < 10
+    sh("ip", "-n", "h3", "link", "set", "eth0", "up")
+    inside("h1", serf["h1"].join, [address["h3"] + ":7946"])
+    until(lambda: membership.statuses(members("h1"), planned)["h3"] == "alive", 15)
+

@@ -1,0 +1,59 @@
+"""The live layer's installation: its programs, their supervised specs and the agent's configuration."""
+
+import json
+import os
+import subprocess
+import sys
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils import deploy, live, live_hint
+
+PARAMS = {"node": "h2", "advertise_addr": "198.18.0.12", "port": 7946, "supervisor": "auto",
+          "peers": [{"name": "h3", "address": "198.18.0.13"}, {"name": "h1", "address": "198.18.0.11"}],
+          "tasks": [{"name": "web.2", "service": "web", "sandbox": "web.2", "address": "10.10.1.6",
+                     "healthcheck": None, "supervised": True}],
+          "services": [{"name": "web", "tasks": [{"name": "web.1", "host": "h1"}, {"name": "web.2", "host": "h2"}]},
+                       {"name": "api", "tasks": [{"name": "api.1", "host": "h1"}]}]}
+
+
+def test_both_programs_run_from_nothing_but_their_deployed_files(tmp_path):
+    layout = live.Layout("/var/lib/swarmnet", sys.executable)
+    program = layout.program_files()
+    assert layout.entry_points() <= set(program)
+    for path, text in program.items():
+        target = tmp_path / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    lib = str(tmp_path / deploy.LIB_DIR.lstrip("/"))
+    for name in ("live_agent", "live_hint"):
+        check = subprocess.run(
+            [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, %r); from %s import %s; print(%s.__file__)"
+             % (lib, deploy.PACKAGE, name, name)],
+            capture_output=True, text=True, check=False, env={"PATH": os.environ.get("PATH", "")})
+        assert check.returncode == 0, check.stderr
+        assert check.stdout.strip().startswith(lib)
+
+
+def test_the_hint_program_says_which_event_and_which_host_changed():
+    assert live_hint.message({"SERF_EVENT": "user", "SERF_USER_EVENT": "swarmnet-health"}, "h2 1795\n") \
+        == b"user swarmnet-health h2 1795"
+    assert live_hint.message({"SERF_EVENT": "member-failed"}, "h3\t198.18.0.13\t\t\n") == b"member-failed"
+
+
+def test_a_new_serf_configuration_restarts_serf_new_code_the_agent_and_nothing_else_does():
+    layout = live.Layout("/var/lib/swarmnet", "/opt/swarmnet/venv/bin/python")
+    serf = layout.serf_spec("/usr/bin/serf", "config one")
+    assert serf["command"] == ["/usr/bin/serf", "agent", "-config-file", "/var/lib/swarmnet/live/serf.json"]
+    assert serf["program"] != layout.serf_spec("/usr/bin/serf", "config two")["program"]
+    agent = layout.agent_spec({"/a": "code"})
+    assert agent["command"] == ["/opt/swarmnet/venv/bin/python", layout.agent_entry, "/var/lib/swarmnet"]
+    assert agent["program"] != layout.agent_spec({"/a": "new code"})["program"]
+    assert layout.hint_command().endswith("swarmnet-live-hint /var/lib/swarmnet/live/agent.sock")
+
+
+def test_the_agent_knows_every_host_s_tasks_and_diffs_never_show_the_token():
+    text = live.agent_config_text(PARAMS, "secret-token", "127.0.0.1:7373")
+    config = json.loads(text)
+    assert config["view"] == {"h1": ["api.1", "web.1"], "h2": ["web.2"]}
+    assert [p["name"] for p in config["peers"]] == ["h1", "h3"]
+    assert "secret-token" in text and "secret-token" not in live.shown(text)
+    assert live.shown(text) == live.shown(live.agent_config_text(PARAMS, "", ""))
