@@ -66,13 +66,14 @@ test-vm: setup
 build: setup
 	$(BIN)/ansible-galaxy collection build --force --output-path build/
 
-# Benchmarks print tables; throughput needs the converged lab (make lab).
+# Benchmarks print tables; throughput and failover need the converged lab (make lab).
 bench: setup
 	$(PY) bench/peers.py
 	$(PY) bench/lb_program.py
 	$(PY) bench/throughput.py
 	$(PY) bench/services.py
 	$(PY) bench/dns.py
+	$(PY) bench/failover.py
 
 clean:
 	rm -rf build tests/output

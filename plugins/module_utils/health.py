@@ -224,4 +224,19 @@ class TaskHealth:
         return self.state == HEALTHY
 
     def report(self):
-        return {"state": self.state, "since": self.since, "failures": self.failures, "output": self.output}
+        """What the agent keeps (times on the monotonic clock the caller passes in, which is per boot)."""
+        return {"state": self.state, "failures": self.failures, "output": self.output,
+                "process": list(self.process) if self.process else None,
+                "monotonic_since": self.since, "started": self.started}
+
+    def carry_over(self, report, process, now):
+        """Take a report() from before a restart of the agent, when the task's process is still the one
+        it describes (an explicit task has none): its health stands until the next probe says otherwise."""
+        reported = tuple(report.get("process") or ()) or None
+        if self.supervised and (reported is None or reported != process):
+            return False
+        self.process, self.state, self.failures = reported, report["state"], report.get("failures", 0)
+        self.output = report.get("output", "")
+        self.since, self.started = report.get("monotonic_since", now), report.get("started", now)
+        self.next_probe = now + self._interval(now) if self.check else None
+        return True

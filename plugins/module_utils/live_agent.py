@@ -157,17 +157,12 @@ class Agent:
         if previous.get("boot") != availability.boot_id():
             return
         processes = self.runner.processes([n for n, t in self.tasks.items() if t.supervised])
+        kept = 0
         for name, report in (previous.get("local") or {}).items():
             state = self.tasks.get(name)
-            process = tuple(report.get("process") or ()) or None
-            if state is None or (state.supervised and (process is None or processes.get(name) != process)):
-                continue
-            state.process = process
-            state.state, state.failures = report["state"], report.get("failures", 0)
-            state.since, state.started = report.get("monotonic_since", now), report.get("started", now)
-            state.next_probe = now + (state.check["interval"] if state.check else 0)
-        log("kept the health of %d tasks whose process did not change" %
-            sum(1 for t in self.tasks.values() if t.process is not None))
+            if state is not None and state.carry_over(report, processes.get(name), now):
+                kept += 1
+        log("kept the health of %d tasks whose process did not change" % kept)
 
     # ---- local health ----------------------------------------------------------------
 
@@ -206,26 +201,38 @@ class Agent:
 
     def members_arrived(self, members):
         self.members_seen = True
+        before = self.statuses
         self.statuses = membership.statuses(members, self.planned_hosts())
         self.members = sorted(({key: m[key] for key in ("name", "addr", "status")} for m in members),
                               key=lambda m: m["name"])
-        view = self.config["view"]
+        for host, status in sorted(self.statuses.items()):
+            if status != before.get(host) and host != self.config["node"]:
+                log("%s: %s -> %s" % (host, before.get(host), status))
         for member in members:
-            names = view.get(member["name"])
-            if names is None or member["name"] == self.config["node"]:
-                continue
-            _seq, decoded = membership.decode(member["tags"].get(membership.HEALTH_TAG), names)
-            known = self.remote.get(member["name"], {})
-            if decoded is not None:
-                if decoded != known:
-                    log("%s: %s" % (member["name"], ", ".join(
-                        "%s %s" % (n, "healthy" if ok else "not healthy") for n, ok in sorted(decoded.items())
-                        if known.get(n) != ok)))
-                known = decoded
-            self.remote[member["name"]] = {n: known[n] for n in names if n in known}
+            self.remote_health(member)
         mine = next((m for m in members if m["name"] == self.config["node"]), None)
         if mine is not None and self.tag is not None and mine["tags"].get(membership.HEALTH_TAG) != self.tag:
             self.publishes.put((self.tag, False))    # Serf restarted and lost it: set it again
+
+    def remote_health(self, member):
+        """A host's tasks' health from its tag. A tag for another task list keeps what was known by
+        name; a host that is not alive, or alive again without its tag yet (just rebooted), knows nothing."""
+        host, names = member["name"], self.config["view"].get(member["name"])
+        if names is None or host == self.config["node"]:
+            return
+        tag = member["tags"].get(membership.HEALTH_TAG)
+        if self.statuses.get(host) != "alive" or tag is None:
+            self.remote.pop(host, None)
+            return
+        known = self.remote.get(host, {})
+        _seq, decoded = membership.decode(tag, names)
+        if decoded is not None:
+            changed = ["%s %s" % (n, "healthy" if ok else "not healthy")
+                       for n, ok in sorted(decoded.items()) if known.get(n) != ok]
+            if changed:
+                log("%s: %s" % (host, ", ".join(changed)))
+            known = decoded
+        self.remote[host] = {n: known[n] for n in names if n in known}
 
     # ---- what everyone is told -----------------------------------------------------------
 
@@ -243,9 +250,7 @@ class Agent:
                  for host, known in self.remote.items() if host in self.config["view"]}
         tasks[node] = {n: t.state for n, t in self.tasks.items()}
         wall = time.time()
-        local = {n: dict(t.report(), process=list(t.process) if t.process else None, started=t.started,
-                         monotonic_since=t.since, since=wall - (now - t.since))
-                 for n, t in self.tasks.items()}
+        local = {n: dict(t.report(), since=wall - (now - t.since)) for n, t in self.tasks.items()}
         return {"config": self.config_digest, "node": node, "hosts": dict(self.statuses), "tasks": tasks,
                 "local": local, "members": self.members}
 
@@ -289,9 +294,22 @@ class Agent:
                     members = None
                 if members is not None:
                     self.events.put(("members", members))
+                    self.forget_former_hosts(serf, members)
                 if not isinstance(wanted, tuple) or _has_seq(members, *wanted) or time.monotonic() > deadline:
                     break
                 time.sleep(HINT_POLL)
+
+    def forget_former_hosts(self, serf, members):
+        """A host taken out of the inventory stays in Serf's list, failed, for a day: prune it once it is
+        down (a stranger that is alive stays listed, for overlay_info to show)."""
+        planned = self.planned_hosts()
+        for member in members:
+            if member["name"] not in planned and member["status"] in ("failed", "left"):
+                try:
+                    serf.forget(member["name"])
+                    log("%s (%s) is no host of the cluster: pruned from the members" % (member["name"], member["status"]))
+                except membership.MembershipError as exc:
+                    log("pruning %s: %s" % (member["name"], exc))
 
     def listener(self):
         """Datagrams from Serf's event handler (live_hint.py)."""

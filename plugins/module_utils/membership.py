@@ -104,6 +104,10 @@ class Serf:
     def leave(self):
         self.run("leave")
 
+    def forget(self, name):
+        """A member that left or failed and is no host of the cluster any more: out of the list now."""
+        self.run("force-leave", "-prune", name)
+
 
 def statuses(members, hosts):
     """{host: status} for the planned hosts ({name: address}); a member whose address is not

@@ -30,11 +30,33 @@ def _services(reports):
     return [json.loads(versions.most_common(1)[0][0]) for _name, versions in sorted(seen.items())]
 
 
+HEALTH_COLOURS = {"healthy": "palegreen", "starting": "khaki", "unhealthy": "salmon", "stopped": "salmon"}
+
+
+def _status(host, reports):
+    """A host's status as the live layer sees it: what most other hosts' agents say (a host cut off
+    sees itself alive), else what it says of itself; None without a live layer."""
+    seen = Counter((r.get("live") or {}).get("hosts", {}).get(host) for other, r in reports.items() if other != host)
+    seen.pop(None, None)
+    if seen:
+        return seen.most_common(1)[0][0]
+    return ((reports.get(host) or {}).get("live") or {}).get("hosts", {}).get(host)
+
+
+def _health(reports):
+    """{(host, task): state} as each host's agent knows its own tasks."""
+    return {(host, name): detail.get("state")
+            for host, report in reports.items()
+            for name, detail in ((report.get("live") or {}).get("local") or {}).items()}
+
+
 def model(reports, addresses=None):
     """{hosts, networks, services} from {host: overlay_info result}; `addresses` maps host to
-    its advertise address."""
+    its advertise address. Hosts carry their status (alive, failed, ...) and tasks their health,
+    as the live layer knows them (None where it does not run)."""
     addresses = addresses or {}
     services = _services(reports)
+    health = _health(reports)
     task_of = {(t.get("host"), t.get("sandbox")): (t.get("name"), svc.get("name"))
                for svc in services for t in svc.get("tasks") or []}
     networks, hosts = {}, []
@@ -49,16 +71,18 @@ def model(reports, addresses=None):
         for ep in report.get("endpoints") or []:
             task, service = task_of.get((host, ep.get("sandbox")), (None, None))
             sandbox = sandboxes.setdefault(ep.get("sandbox"), {
-                "name": ep.get("sandbox"), "task": task, "service": service, "endpoints": []})
+                "name": ep.get("sandbox"), "task": task, "service": service, "endpoints": [],
+                "health": health.get((host, task))})
             sandbox["endpoints"].append({"network": ep.get("network"), "ip": ep.get("ip")})
-        hosts.append({"name": host, "address": addresses.get(host),
+        hosts.append({"name": host, "address": addresses.get(host), "status": _status(host, reports),
                       "sandboxes": [sandboxes[name] for name in sorted(sandboxes)]})
     return {
         "hosts": hosts,
         "networks": sorted(networks.values(), key=lambda n: (n["vni"] is None, n["vni"] or 0, n["name"])),
         "services": [{"name": s.get("name"), "endpoint_mode": s.get("endpoint_mode"),
                       "vips": s.get("vips") or {}, "ports": s.get("ports") or [],
-                      "tasks": sorted(s.get("tasks") or [], key=lambda t: str(t.get("name")))}
+                      "tasks": sorted((dict(t, health=health.get((t.get("host"), t.get("name"))))
+                                       for t in s.get("tasks") or []), key=lambda t: str(t.get("name")))}
                      for s in services],
     }
 
@@ -84,11 +108,18 @@ def dot(topology):
                      % (_quote("net:" + net["name"]), _quote(label)))
     for i, host in enumerate(topology["hosts"]):
         lines.append("  subgraph cluster_%d {" % i)
-        lines.append("    label=%s; style=rounded;" % _quote("%s  %s" % (host["name"], host.get("address") or "")))
+        status = host.get("status")
+        label = "%s  %s%s" % (host["name"], host.get("address") or "", "  (%s)" % status if status else "")
+        border = "" if status in (None, "alive") else " color=red; penwidth=2;"
+        lines.append("    label=%s; style=rounded;%s" % (_quote(label), border))
         for sb in host["sandboxes"]:
             title = sb["name"] if not sb["task"] else "%s (%s)" % (sb["task"], sb["service"])
+            if sb.get("health"):
+                title += "\n" + sb["health"]
+            fill = HEALTH_COLOURS.get(sb.get("health"))
+            style = ", style=filled, fillcolor=%s" % fill if fill else ""
             node = _quote("sb:%s/%s" % (host["name"], sb["name"]))
-            lines.append("    %s [shape=box, label=%s];" % (node, _quote(title)))
+            lines.append("    %s [shape=box%s, label=%s];" % (node, style, _quote(title)))
         lines.append("  }")
         for sb in host["sandboxes"]:
             for ep in sorted(sb["endpoints"], key=lambda e: str(e["network"])):

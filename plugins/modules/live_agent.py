@@ -77,7 +77,7 @@ options:
   wait:
     description: Seconds to wait for the agent to read its configuration.
     type: float
-    default: 60
+    default: 60.0
   state_dir:
     description: Directory of the host's swarmnet state.
     type: path

@@ -2,12 +2,14 @@
 
 count URL N     -> {"answers": {server address: n}, "clients": [client addresses seen], "failures": n}
 loop URL SECS   -> {"ok": n, "failures": n, "errors": [...]}, requests back to back for SECS seconds
-timeline URL SECS -> a request every 50 ms (1 s timeout) for SECS seconds, as a user's client would:
-                   {"answers": {server: [wall-clock times]}, "failures": [[time, error], ...]}
+timeline URL SECS [STOP_FILE] -> a request every 50 ms (1 s timeout) for SECS seconds (or until STOP_FILE
+                   exists), as a user's client would: {"answers": {server: [wall-clock times]},
+                   "failures": [[time, error], ...]}
 The whoami tasks answer "SERVER_ADDRESS CLIENT_ADDRESS".
 """
 import collections
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -43,10 +45,10 @@ def loop(url, seconds):
     return {"ok": ok, "failures": failures, "errors": sorted(errors)}
 
 
-def timeline(url, seconds):
+def timeline(url, seconds, stop=None):
     answers, failures = collections.defaultdict(list), []
     end = time.time() + float(seconds)
-    while time.time() < end:
+    while time.time() < end and not (stop and os.path.exists(stop)):
         started = time.time()
         try:
             server, _client = get(url, timeout=1)
@@ -59,4 +61,4 @@ def timeline(url, seconds):
 
 if __name__ == "__main__":
     mode, url, amount = sys.argv[1:4]
-    print(json.dumps({"count": count, "loop": loop, "timeline": timeline}[mode](url, amount)))
+    print(json.dumps({"count": count, "loop": loop, "timeline": timeline}[mode](url, amount, *sys.argv[4:])))

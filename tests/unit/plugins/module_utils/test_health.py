@@ -160,3 +160,19 @@ def test_a_probe_that_ends_after_its_process_went_changes_nothing():
     state.observe(None, 1.5)
     state.result(True, "", 1.6)
     assert state.state == "stopped"
+
+
+def test_a_restarted_agent_keeps_the_health_of_a_task_whose_process_is_the_same():
+    check, _ = normalised(HTTP)
+    before = health.TaskHealth(check, True, 0.0)
+    run(before, [(0.0, "process", (10, 1)), (1.0, "probe", True), (2.0, "probe", False), (3.0, "probe", False)])
+    report = before.report()
+    assert report["state"] == "unhealthy" and report["process"] == [10, 1]
+    after = health.TaskHealth(check, True, 50.0)
+    assert after.carry_over(report, (10, 1), 50.0)
+    after.observe((10, 1), 50.0)                       # the same process: nothing starts again
+    assert after.state == "unhealthy" and after.failures == 2 and after.since == report["monotonic_since"]
+    assert not after.due(50.5) and after.due(51.0)
+    restarted = health.TaskHealth(check, True, 50.0)
+    assert not restarted.carry_over(report, (11, 7), 50.0)      # another process: it starts afresh
+    assert restarted.state == "stopped"

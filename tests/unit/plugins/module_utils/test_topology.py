@@ -57,3 +57,24 @@ def test_graphviz_renders_it():
     out = subprocess.run(["dot", "-Tsvg"], input=topology.dot(topology.model(reports())), capture_output=True,
                          text=True, check=True).stdout
     assert "<svg" in out and "web.1 (web)" in out
+
+
+def test_hosts_carry_the_status_the_others_see_and_tasks_their_health():
+    reps = reports()
+    reps["h1"]["live"] = {"hosts": {"h1": "alive", "h2": "failed"}, "local": {"web.1": {"state": "unhealthy"}}}
+    reps["h2"]["live"] = {"hosts": {"h1": "alive", "h2": "alive"}, "local": {}}     # cut off, it sees itself alive
+    model = topology.model(reps)
+    assert [(h["name"], h["status"]) for h in model["hosts"]] == [("h1", "alive"), ("h2", "failed")]
+    assert model["hosts"][0]["sandboxes"][0]["health"] == "unhealthy"
+    assert model["services"][0]["tasks"][0]["health"] == "unhealthy"
+    text = topology.dot(model)
+    assert '    label="h2    (failed)"; style=rounded; color=red; penwidth=2;' in text.splitlines()
+    assert '    label="h1    (alive)"; style=rounded;' in text.splitlines()
+    assert 'fillcolor=salmon, label="web.1 (web)\\nunhealthy"' in text
+
+
+def test_without_a_live_layer_there_is_no_status_and_no_colour():
+    model = topology.model(reports())
+    assert {h["status"] for h in model["hosts"]} == {None}
+    assert "fillcolor" not in topology.dot(model).replace("fillcolor=lightblue", "").replace(
+        "fillcolor=lightyellow", "")
