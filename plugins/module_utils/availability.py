@@ -23,13 +23,14 @@ Standard library only: the resolver program carries a copy of this file.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
 
 LIVE_DIR = "live"
 FACTS = "facts.json"
-STALE_AFTER = 15.0          # the agent refreshes its facts every 2 s
+STALE_AFTER = 15.0          # the agent refreshes its facts every 3 s
 ALIVE = "alive"
 HEALTHY = "healthy"
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
@@ -43,7 +44,9 @@ def facts_path(state_dir):
     return os.path.join(live_dir(state_dir), FACTS)
 
 
+@functools.lru_cache(maxsize=1)
 def boot_id():
+    """This boot's id (read once: a process does not outlive its boot)."""
     try:
         with open(BOOT_ID) as f:
             return f.read().strip()

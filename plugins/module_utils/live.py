@@ -116,9 +116,10 @@ class Layout:
         return None
 
     def log_hint(self, kind):
+        """Where the agent and Serf write what went wrong."""
         if kind == "systemd":
-            return "journalctl -u swarmnet-task-%s.service" % AGENT_TASK
-        return os.path.join(self.state_dir, "tasks", AGENT_TASK + ".log")
+            return " and ".join("journalctl -u swarmnet-task-%s.service" % t for t in (AGENT_TASK, SERF_TASK))
+        return " and ".join(os.path.join(self.state_dir, "tasks", t + ".log") for t in (AGENT_TASK, SERF_TASK))
 
 
 def remove(layout, runner, changes):

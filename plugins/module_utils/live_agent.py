@@ -45,10 +45,10 @@ CONFIG = "agent.json"
 SOCKET = "agent.sock"
 TICK = 0.1
 PROCESSES_EVERY = 0.5        # seconds between looks at the tasks' processes
-MEMBERS_EVERY = 2.0          # seconds between polls of Serf when no event came
+MEMBERS_EVERY = 5.0          # seconds between polls of Serf when no event came (events say what changed)
 JOIN_EVERY = 5.0             # seconds between joins of planned peers not seen alive
 SETTLE = 3.0                 # after a start, facts wait this long for a peer to be seen alive
-HEARTBEAT = 2.0              # the facts are refreshed this often (availability.STALE_AFTER trusts 15 s)
+HEARTBEAT = 3.0              # the facts are refreshed this often (availability.STALE_AFTER trusts 15 s)
 HINT_WINDOW = 2.0            # after an event, poll Serf until the tag it announced arrives, this long
 HINT_POLL = 0.05
 PROBE_WORKERS = 8
@@ -435,17 +435,21 @@ class Agent:
             except queue.Empty:
                 event = ("tick",)
             now = time.monotonic()
+            changed = event[0] != "tick"     # what to publish and apply is worked out again only then
             if event[0] == "probe":
                 self.probe_done(*event[1:])
             elif event[0] == "members":
                 self.members_arrived(event[1])
             if self.load_config():
                 self.polls.put("now")
+                changed = True
             if now >= self.next_processes:
                 self.watch_processes(now)
                 self.next_processes = now + PROCESSES_EVERY
+                changed = True
             self.start_probes(now)
-            self.update(now)
+            if changed:
+                self.update(now)
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 

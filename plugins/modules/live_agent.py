@@ -134,7 +134,7 @@ def _present(module, runner, changes):
     why = membership.key_error(p["key"])
     if why:
         module.fail_json(msg="key=(hidden): %s" % why)
-    serf = shutil.which(membership.SERF)
+    serf = shutil.which(membership.SERF) or (membership.SERF if module.check_mode else None)
     if serf is None:
         module.fail_json(msg="serf: not found on this host; install Debian's serf package (the prereqs role does)")
     layer = live_layer.Layout(p["state_dir"], sys.executable)
@@ -151,8 +151,8 @@ def _present(module, runner, changes):
         return {}
     facts = layer.wait_loaded(agent_config, p["wait"])
     if facts is None:
-        module.fail_json(msg="live_agent: the agent did not read its configuration within %ds; see %s"
-                         % (p["wait"], layer.log_hint(runner.kind)), actions=changes.done)
+        module.fail_json(msg="live_agent: the agent did not read its configuration and hear from Serf within %gs; "
+                             "see %s" % (p["wait"], layer.log_hint(runner.kind)), actions=changes.done)
     return {"hosts": facts.get("hosts") or {},
             "tasks": {n: r.get("state") for n, r in (facts.get("local") or {}).items()}}
 

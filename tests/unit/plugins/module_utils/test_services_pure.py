@@ -61,3 +61,21 @@ def test_unit_with_a_multi_line_script_is_a_valid_unit(tmp_path):
 
 def test_registry_text_is_sorted_and_stable():
     assert registry.text([{"name": "b"}, {"name": "a"}]) == registry.text([{"name": "a"}, {"name": "b"}])
+
+
+def test_a_unit_s_main_process_is_the_first_started_of_its_control_group(tmp_path, monkeypatch):
+    """The live agent watches systemd tasks through their control groups (no systemctl call)."""
+    import os
+    monkeypatch.setattr(task, "CGROUP_ROOTS", (str(tmp_path / "v2"), str(tmp_path / "v1")))
+    group = tmp_path / "v1" / task.unit_name("web.1")
+    group.mkdir(parents=True)
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        (group / "cgroup.procs").write_text("%d\n%d\n" % (child.pid, os.getpid()))
+        assert task.Systemd(None, None).processes(["web.1", "web.2"]) == {
+            "web.1": task.process_identity(os.getpid()), "web.2": None}
+    finally:
+        child.kill()
+        child.wait()
+    (group / "cgroup.procs").write_text("%d\n" % child.pid)      # reaped: nothing runs
+    assert task.Systemd(None, None).processes(["web.1"]) == {"web.1": None}
