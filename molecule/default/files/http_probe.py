@@ -2,11 +2,13 @@
 
 count URL N     -> {"answers": {server address: n}, "clients": [client addresses seen], "failures": n}
 loop URL SECS   -> {"ok": n, "failures": n, "errors": [...]}, requests back to back for SECS seconds
-timeline URL SECS [STOP_FILE] -> a request every 50 ms (1 s timeout) for SECS seconds (or until STOP_FILE
-                   exists), as a user's client would: {"answers": {server: [wall-clock times]},
-                   "failures": [[time, error], ...]}
+timeline URL SECS [--every S] [--timeout S] [--stop FILE] [--started FILE]
+                -> a request every 50 ms (1 s timeout) for SECS seconds, or until FILE exists, as a user's
+                   client would; touches --started once running: {"answers": {server: [wall-clock
+                   times]}, "failures": [[time, error], ...]}
 The whoami tasks answer "SERVER_ADDRESS CLIENT_ADDRESS".
 """
+import argparse
 import collections
 import json
 import os
@@ -45,17 +47,26 @@ def loop(url, seconds):
     return {"ok": ok, "failures": failures, "errors": sorted(errors)}
 
 
-def timeline(url, seconds, stop=None):
+def timeline(url, seconds, *options):
+    parser = argparse.ArgumentParser(prog="http_probe.py timeline")
+    parser.add_argument("--every", type=float, default=0.05)
+    parser.add_argument("--timeout", type=float, default=1.0)
+    parser.add_argument("--stop")
+    parser.add_argument("--started")
+    args = parser.parse_args(options)
+    if args.started:
+        with open(args.started, "w"):
+            pass
     answers, failures = collections.defaultdict(list), []
     end = time.time() + float(seconds)
-    while time.time() < end and not (stop and os.path.exists(stop)):
+    while time.time() < end and not (args.stop and os.path.exists(args.stop)):
         started = time.time()
         try:
-            server, _client = get(url, timeout=1)
+            server, _client = get(url, timeout=args.timeout)
             answers[server].append(round(started, 3))
         except (OSError, ValueError) as exc:
             failures.append([round(started, 3), str(exc)])
-        time.sleep(max(0.0, 0.05 - (time.time() - started)))
+        time.sleep(max(0.0, args.every - (time.time() - started)))
     return {"answers": dict(answers), "failures": failures}
 
 
