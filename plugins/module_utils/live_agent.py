@@ -237,12 +237,12 @@ class Agent:
     # ---- what everyone is told -----------------------------------------------------------
 
     def local_tag(self):
+        """This host's health tag; a new sequence number only when the health it tells changed."""
         names = self.config["view"].get(self.config["node"], [])      # as every other host lists them
         healthy = {n for n, t in self.tasks.items() if t.healthy}
-        value = membership.encode(0, names, healthy)
-        if self.tag is None or self.tag.split(".", 1)[1] != value.split(".", 1)[1]:
-            return membership.encode(int(time.time() * 1000), names, healthy)
-        return self.tag
+        if self.tag is not None and membership.same_health(self.tag, membership.encode(0, names, healthy)):
+            return self.tag
+        return membership.encode(int(time.time() * 1000), names, healthy)
 
     def current_facts(self, now):
         node = self.config["node"]
@@ -273,6 +273,7 @@ class Agent:
         if not self.settled(now):
             return
         facts = self.current_facts(now)
+        # Written (and the balancing looked at) when what they say changed, not a probe's output.
         comparable = dict(facts, local={n: r["state"] for n, r in facts["local"].items()})
         if comparable != self.facts:
             self.facts = comparable

@@ -136,6 +136,11 @@ def encode(seq, names, healthy):
     return "%d.%s.%s" % (seq, generation(names), base64.urlsafe_b64encode(bytes(bits)).decode().rstrip("="))
 
 
+def same_health(value, other):
+    """Whether two tag values tell the same (their sequence numbers aside)."""
+    return value.split(".", 1)[1:] == other.split(".", 1)[1:]
+
+
 def decode(value, names):
     """(seq, {name: healthy}) from a tag value for tasks `names`; the map is None when the tag
     describes another task list (the sender runs an older or newer plan) or cannot be read."""

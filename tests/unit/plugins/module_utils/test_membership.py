@@ -64,3 +64,8 @@ def test_a_member_is_its_host_only_at_the_host_s_planned_address():
                {"name": "h3", "addr": "198.18.0.13", "status": "failed", "tags": {}}]
     planned = {"h1": "198.18.0.11", "h2": "198.18.0.12", "h3": "198.18.0.13", "h4": "198.18.0.14"}
     assert membership.statuses(members, planned) == {"h1": "alive", "h2": "unknown", "h3": "failed", "h4": "unknown"}
+
+
+def test_two_tags_tell_the_same_whatever_their_sequence():
+    assert membership.same_health(membership.encode(1, ["a", "b"], {"a"}), membership.encode(9, ["b", "a"], {"a"}))
+    assert not membership.same_health(membership.encode(1, ["a", "b"], {"a"}), membership.encode(1, ["a", "b"], {"b"}))
