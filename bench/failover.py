@@ -98,7 +98,7 @@ def main():
         converge(live)
         settle(8)
         for kind in ("frozen", "lost"):
-            for _ in range(args.trials):
+            for _trial in range(args.trials):
                 results.setdefault((kind, live), []).append(trial(kind, args.window))
                 settle(15)
     print("A client in task-a asks http://web/ every 50 ms (1 s timeout) for %d s; the fault 3 s in." % args.window)
@@ -110,11 +110,12 @@ def main():
     for (kind, live), runs in sorted(results.items(), key=lambda item: (item[0][0], item[0][1])):
         last = [r[0] for r in runs]
         met = live and all(t is not None and t <= GOALS[kind] for t in last)
-        goal = "%s within %g s: %s" % ("out of balancing" if kind == "frozen" else "host out", GOALS[kind],
-                                         "met" if met else ("not met" if live else "-"))
-        print("| %s | %s | %s | %s | %s |" % ("web task frozen (SIGSTOP)" if kind == "frozen" else "h3's link down",
-                                             "yes" if live else "no", cell(last, "%.1f"),
-                                             cell([r[1] for r in runs], "%d"), goal))
+        verdict = "met" if met else ("not met" if live else "-")
+        what = "out of balancing" if kind == "frozen" else "host out"
+        goal = "%s within %g s: %s" % (what, GOALS[kind], verdict)
+        fault = "web task frozen (SIGSTOP)" if kind == "frozen" else "h3's link down"
+        row = (fault, "yes" if live else "no", cell(last, "%.1f"), cell([r[1] for r in runs], "%d"), goal)
+        print("| %s | %s | %s | %s | %s |" % row)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import NamedTuple
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils import (
     availability, balancer, health, live_balancing, membership, netns, probes, task)
@@ -52,6 +53,12 @@ HEARTBEAT = 3.0              # the facts are refreshed this often (availability.
 HINT_WINDOW = 2.0            # after an event, poll Serf until the tag it announced arrives, this long
 HINT_POLL = 0.05
 PROBE_WORKERS = 8
+
+
+class Publish(NamedTuple):
+    """A health tag to set; announce: tell the other hosts at once (a change, not a re-set)."""
+    tag: str
+    announce: bool
 
 
 def config_path(state_dir):
@@ -112,7 +119,7 @@ class Agent:
         self.facts = None            # what was last handed to the applier
         self.next_processes = 0.0
         self.polls = Mailbox()       # (host, seq) to wait for, or "now"
-        self.publishes = Mailbox()   # tag value
+        self.publishes = Mailbox()   # the latest Publish
         self.applies = Mailbox()     # facts
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=PROBE_WORKERS)
 
@@ -212,7 +219,7 @@ class Agent:
             self.remote_health(member)
         mine = next((m for m in members if m["name"] == self.config["node"]), None)
         if mine is not None and self.tag is not None and mine["tags"].get(membership.HEALTH_TAG) != self.tag:
-            self.publishes.put((self.tag, False))    # Serf restarted and lost it: set it again
+            self.publishes.put(Publish(self.tag, announce=False))    # Serf restarted and lost it: set it again
 
     def remote_health(self, member):
         """A host's tasks' health from its tag. A tag for another task list keeps what was known by
@@ -269,7 +276,7 @@ class Agent:
         tag = self.local_tag()
         if tag != self.tag:
             self.tag = tag
-            self.publishes.put((tag, True))
+            self.publishes.put(Publish(tag, announce=True))
         if not self.settled(now):
             return
         facts = self.current_facts(now)
@@ -336,16 +343,15 @@ class Agent:
         """Sets this host's health tag, then tells the others to look (retried until Serf takes it)."""
         pending = None
         while not self.stop.is_set():
-            newer = self.publishes.take(1.0 if pending else 5.0)
-            pending = newer or pending
+            pending = self.publishes.take(1.0 if pending else 5.0) or pending
             if pending is None or self.serf is None:
                 continue
-            value, announce = pending
             try:
-                self.serf.set_tag(membership.HEALTH_TAG, value)
-                if announce:
-                    self.serf.event(membership.HINT_EVENT, "%s %s" % (self.config["node"], value.split(".")[0]))
-                log("published %s" % value)
+                self.serf.set_tag(membership.HEALTH_TAG, pending.tag)
+                if pending.announce:
+                    seq = pending.tag.split(".")[0]
+                    self.serf.event(membership.HINT_EVENT, "%s %s" % (self.config["node"], seq))
+                log("published %s" % pending.tag)
                 pending = None
             except membership.MembershipError as exc:
                 log("publishing health: %s (again in 1 s)" % exc)
@@ -457,7 +463,7 @@ class Agent:
 def _has_seq(members, host, seq):
     for member in members or []:
         if member["name"] == host:
-            have, _ = membership.decode(member["tags"].get(membership.HEALTH_TAG), [])
+            have = membership.decode(member["tags"].get(membership.HEALTH_TAG), [])[0]
             return have is not None and have >= seq
     return False
 

@@ -24,7 +24,7 @@ description:
     sending into the void; IPVS does the same through C(expire_nodest_conn). A service left with no
     backend refuses connections at once (ICMP port unreachable) instead of letting them time out.
   - In a sandbox, backends that name their O(services[].backends[].task) and
-    O(services[].backends[].host) follow the live layer (M(swarmnet.overlay.live_agent)): a backend
+    O(services[].backends[].host) follow the live layer (M(swarmnet.overlay.live_agent)); a backend
     whose task is unhealthy or starting, or whose host is down, is held back, unless no task of the
     service is healthy (then every task on a live host gets traffic). The planned and applied sets are
     recorded in C(STATE_DIR/live/lb/NETNS.json), from which the live agent re-applies them as health

@@ -58,7 +58,7 @@ options:
   tasks:
     description:
       - This host's tasks as the plan gives them (C(swarmnet_desired.live.tasks)), each with C(name),
-        C(service), C(sandbox), C(address) (probed by tcp and http checks), C(healthcheck) (or null:
+        C(service), C(sandbox), C(address) (probed by tcp and http checks), C(healthcheck) (null means
         healthy while its process runs) and C(supervised) (false for a namespace the collection does not
         run).
     type: list

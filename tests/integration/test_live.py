@@ -129,7 +129,7 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
         """The servers that answered 6 requests to the VIP (each says its own address)."""
         with netns.inside("client"):
             seen = set()
-            for _ in range(6):
+            for _attempt in range(6):
                 with socket.create_connection(("10.9.0.100", 80), timeout=2) as conn:
                     conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
                     reply = b""
@@ -227,4 +227,3 @@ def test_serf_carries_tags_detects_a_lost_host_and_keeps_strangers_out(cleanup, 
     sh("ip", "-n", "h3", "link", "set", "eth0", "up")
     inside("h1", serf["h1"].join, [address["h3"] + ":7946"])
     until(lambda: membership.statuses(members("h1"), planned)["h3"] == "alive", 15)
-

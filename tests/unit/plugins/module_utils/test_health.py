@@ -13,6 +13,12 @@ def normalised(check):
     return result, problems
 
 
+def valid(check):
+    result, problems = normalised(check)
+    assert problems == []
+    return result
+
+
 @pytest.mark.parametrize("text, seconds", [
     (1, 1.0), (0.5, 0.5), ("2", 2.0), ("1s", 1.0), ("500ms", 0.5), ("1m30s", 90.0), ("1h", 3600.0),
     ("1.5s", 1.5), ("", None), ("1 s", None), ("5x", None), (True, None), (None, None), ([1], None)])
@@ -90,7 +96,7 @@ def run(state, events):
 
 
 def test_unhealthy_after_retries_failures_in_a_row_healthy_again_after_one_success():
-    check, _ = normalised(HTTP)
+    check = valid(HTTP)
     state = health.TaskHealth(check, True, 0.0)
     assert run(state, [(0.0, "process", (10, 1)), (1.0, "probe", True), (2.0, "probe", False),
                        (3.0, "probe", True), (4.0, "probe", False), (5.0, "probe", False), (6.0, "probe", True)]) \
@@ -98,7 +104,7 @@ def test_unhealthy_after_retries_failures_in_a_row_healthy_again_after_one_succe
 
 
 def test_a_restarted_task_starts_again_and_gets_no_traffic_until_it_passes():
-    check, _ = normalised(HTTP)
+    check = valid(HTTP)
     state = health.TaskHealth(check, True, 0.0)
     assert run(state, [(0.0, "process", (10, 1)), (1.0, "probe", True), (5.0, "process", None),
                        (5.5, "process", (11, 2))]) == ["starting", "healthy", "stopped", "starting"]
@@ -109,7 +115,7 @@ def test_a_restarted_task_starts_again_and_gets_no_traffic_until_it_passes():
 
 
 def test_failures_in_the_start_period_do_not_count_until_the_task_first_passes():
-    check, _ = normalised(dict(HTTP, start_period="10s", start_interval="1s"))
+    check = valid(dict(HTTP, start_period="10s", start_interval="1s"))
     state = health.TaskHealth(check, True, 0.0)
     states = run(state, [(0.0, "process", (10, 1))] + [(float(t), "probe", False) for t in range(1, 9)])
     assert set(states) == {"starting"} and state.failures == 0
@@ -117,7 +123,7 @@ def test_failures_in_the_start_period_do_not_count_until_the_task_first_passes()
 
 
 def test_start_interval_paces_probes_only_in_the_start_period():
-    check, _ = normalised({"tcp": 80, "interval": "30s", "start_period": "60s", "start_interval": "2s"})
+    check = valid({"tcp": 80, "interval": "30s", "start_period": "60s", "start_interval": "2s"})
     state = health.TaskHealth(check, True, 0.0)
     state.observe((1, 1), 0.0)
     assert not state.due(1.9) and state.due(2.0)
@@ -127,7 +133,7 @@ def test_start_interval_paces_probes_only_in_the_start_period():
 
 
 def test_probes_start_every_interval_and_never_overlap():
-    check, _ = normalised(HTTP)
+    check = valid(HTTP)
     state = health.TaskHealth(check, True, 0.0)
     state.observe((1, 1), 0.0)
     state.probe_started(1.0)
@@ -145,7 +151,7 @@ def test_without_a_healthcheck_a_task_is_healthy_while_its_process_runs():
 
 def test_an_explicit_task_is_healthy_unless_its_probe_says_otherwise():
     assert health.TaskHealth(None, False, 0.0).healthy
-    check, _ = normalised({"tcp": 5432, "interval": 1, "retries": 1})
+    check = valid({"tcp": 5432, "interval": 1, "retries": 1})
     state = health.TaskHealth(check, False, 0.0)
     assert state.state == "starting" and state.due(1.0)
     state.observe(None, 1.0)                      # no process to watch: ignored
@@ -153,7 +159,7 @@ def test_an_explicit_task_is_healthy_unless_its_probe_says_otherwise():
 
 
 def test_a_probe_that_ends_after_its_process_went_changes_nothing():
-    check, _ = normalised(HTTP)
+    check = valid(HTTP)
     state = health.TaskHealth(check, True, 0.0)
     state.observe((1, 1), 0.0)
     state.probe_started(1.0)
@@ -163,7 +169,7 @@ def test_a_probe_that_ends_after_its_process_went_changes_nothing():
 
 
 def test_a_restarted_agent_keeps_the_health_of_a_task_whose_process_is_the_same():
-    check, _ = normalised(HTTP)
+    check = valid(HTTP)
     before = health.TaskHealth(check, True, 0.0)
     run(before, [(0.0, "process", (10, 1)), (1.0, "probe", True), (2.0, "probe", False), (3.0, "probe", False)])
     report = before.report()
