@@ -1,7 +1,7 @@
 """Queries/s and latency of the swarmnet resolver vs dnsmasq serving the same records.
 
 No lab needed. Makes one network namespace (a sandbox) and starts in it, side by side:
-  swarmnet   the resolver program (plugins/module_utils/dns_server.py) at 127.0.0.11:53,
+  swarmnet   the resolver program (plugins/module_utils/host/dns_server.py) at 127.0.0.11:53,
              with SERVICES services of TASKS tasks each on one network
   dnsmasq    dnsmasq at 127.0.0.12:53 with the same names in a hosts file (NAME -> VIP,
              tasks.NAME -> each task), no upstream, the same TTL

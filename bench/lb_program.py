@@ -16,7 +16,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "collections"))
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import lb, lb_nftables, nftables  # noqa: E402
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import lb_nftables, nftables  # noqa: E402
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb  # noqa: E402
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes  # noqa: E402
 
 TABLE = "swarmnet_lb"

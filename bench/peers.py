@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from pyroute2 import IPRoute, netns  # noqa: E402
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import peers  # noqa: E402
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import peers  # noqa: E402
 
 NS = "swarmnet-bench-peers"
 DEV = "vx-bench"

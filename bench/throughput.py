@@ -31,7 +31,7 @@ def endpoint_ip(host, sandbox, network):
     """The sandbox's address on a network, from the collection's info module output."""
     out = subprocess.run(in_host(host, ["/opt/swarmnet/venv/bin/python", "-c",
                                         "import json;from ansible_collections.swarmnet.overlay.plugins."
-                                        "module_utils import inspect;print(json.dumps(inspect.host_state()))"]),
+                                        "module_utils.host import inspect;print(json.dumps(inspect.host_state()))"]),
                          capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": COLLECTIONS}).stdout
     for ep in json.loads(out)["endpoints"]:

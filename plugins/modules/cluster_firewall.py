@@ -79,7 +79,7 @@ table:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import firewall, nftables
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import firewall, nftables
 
 
 def main():

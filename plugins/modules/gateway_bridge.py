@@ -64,7 +64,7 @@ bridge:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import gwbridge, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import gwbridge, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 

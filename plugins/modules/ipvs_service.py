@@ -152,8 +152,10 @@ import contextlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    availability, balancer, lb, lb_nftables, live_balancing, netns, nftables, task)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, lb_nftables, netns, nftables
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 

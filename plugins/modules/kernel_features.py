@@ -46,7 +46,7 @@ esp:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import xfrm
 
 
 def main():

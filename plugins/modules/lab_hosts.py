@@ -91,7 +91,8 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import netns, supervisor, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 LAB_DIR = "/run/swarmnet-lab"

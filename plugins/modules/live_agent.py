@@ -124,8 +124,10 @@ import shutil
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import files, membership, naming, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils import live as live_layer
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import membership
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import live as live_layer
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 

@@ -109,7 +109,8 @@ sas:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import encryption, esp, netns, nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import encryption, netns, nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 

@@ -97,7 +97,8 @@ endpoints:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import endpoint, naming, netns, plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import endpoint, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming, plan
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 

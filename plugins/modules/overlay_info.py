@@ -123,7 +123,9 @@ encryption:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, firewall, inspect, netns, nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import inspect
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import firewall, netns, nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp
 
 
 def _encryption():

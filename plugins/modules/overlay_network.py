@@ -90,7 +90,8 @@ network:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import links, naming, netns, network
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns, network
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 

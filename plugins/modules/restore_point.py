@@ -88,7 +88,8 @@ import os
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import files, netns, restore, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, restore, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 

@@ -101,7 +101,7 @@ table:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import mesh, nftables
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import mesh, nftables
 
 PORT = dict(protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]), port=dict(type="int", required=True))
 

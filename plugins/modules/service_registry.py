@@ -51,7 +51,7 @@ path:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import registry
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import registry
 
 
 def main():

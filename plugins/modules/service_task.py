@@ -83,7 +83,8 @@ import os
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import plan, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import plan
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 

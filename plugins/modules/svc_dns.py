@@ -100,7 +100,8 @@ import re
 import sys
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records, dns_server, files, resolver, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import dns_server, files, resolver, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import dns_records
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 DOMAIN_RE = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")

@@ -82,7 +82,8 @@ peers:
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils import links, naming, netns, peers
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns, peers
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 
 def _vxlan_device(ipr, vni):

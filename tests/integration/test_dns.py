@@ -13,7 +13,8 @@ import time
 import pytest
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_server, netns, thread_netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import dns_server
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns, thread_netns
 
 if os.environ.get("SWARMNET_ISOLATED") != "1":
     pytest.skip("run through tests/integration/run.sh (isolated namespaces)", allow_module_level=True)

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, firewall, netns, nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import firewall, netns, nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp
 
 LOCAL, PEER = "198.18.9.1", "198.18.9.2"
 

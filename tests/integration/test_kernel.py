@@ -9,8 +9,10 @@ import subprocess
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    endpoint, firewall, inspect, links, naming, netns, network, nftables, peers)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import inspect
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
+    endpoint, firewall, links, netns, network, nftables, peers)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 LOCAL = "198.18.9.1"

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 
 if os.environ.get("SWARMNET_ISOLATED") != "1":
     pytest.skip("run through tests/integration/run.sh (isolated namespaces)", allow_module_level=True)

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    health, live_balancing, membership, netns, probes)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health, live_balancing, membership, probes
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 if os.environ.get("SWARMNET_ISOLATED") != "1":

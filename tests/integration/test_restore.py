@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    links, naming, netns, nftables, peers, restore)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import restore
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns, nftables, peers
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 LOCAL = "198.18.9.1"

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    endpoint, gwbridge, links, mesh, netns, nftables, supervisor, task)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
+    endpoint, gwbridge, links, mesh, netns, nftables)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 if os.environ.get("SWARMNET_ISOLATED") != "1":

@@ -4,7 +4,7 @@ import json
 import os
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import availability
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
 
 WEB = [("h1", "web.1"), ("h2", "web.2"), ("h3", "web.3")]
 

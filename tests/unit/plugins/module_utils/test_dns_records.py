@@ -4,7 +4,7 @@ import random
 
 from dnslib import RCODE, DNSRecord
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import dns_records
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import dns_records
 
 REGISTRY = [
     {"name": "web", "endpoint_mode": "vip", "networks": ["frontend"], "vips": {"frontend": "10.10.1.8"},

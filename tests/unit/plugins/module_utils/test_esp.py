@@ -3,8 +3,8 @@ the guard table, the MTU, the rotation steps, and the plan's encryption errors."
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, plan
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import PlanError
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan.plan import PlanError
 
 K1 = "00112233445566778899aabbccddeeff01020304"
 K2 = "ffeeddccbbaa99887766554433221100a0b0c0d0"

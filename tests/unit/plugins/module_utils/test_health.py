@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import health
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health
 
 HTTP = {"http": {"port": 80, "path": "/healthz"}, "interval": "1s", "timeout": "1s", "retries": 2}
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import lb, lb_nftables
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import lb_nftables
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 
 
 def svc(**extra):
@@ -84,7 +85,7 @@ class RecordingIPVS:
 
 
 def test_ipvs_reconcile_adds_changes_and_removes_with_nat():
-    from ansible_collections.swarmnet.overlay.plugins.module_utils import lb_ipvs
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import lb_ipvs
     from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
     have = {257: {"scheduler": "wlc", "backends": {"10.0.1.2": 1, "10.0.1.9": 1}},
             300: {"scheduler": "rr", "backends": {}}}
@@ -105,7 +106,7 @@ def test_ipvs_reconcile_adds_changes_and_removes_with_nat():
 
 def test_ipvs_fwmark_service_carries_the_attributes_the_kernel_requires():
     """ip_vs_genl_parse_service() answers EINVAL unless scheduler, flags, timeout and netmask are all given."""
-    from ansible_collections.swarmnet.overlay.plugins.module_utils import lb_ipvs
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import lb_ipvs
     names = {name for name, _value in lb_ipvs._service(0x100).dump_nla()["attrs"]}
     assert {"IPVS_SVC_ATTR_FWMARK", "IPVS_SVC_ATTR_AF", "IPVS_SVC_ATTR_SCHED_NAME", "IPVS_SVC_ATTR_FLAGS",
             "IPVS_SVC_ATTR_TIMEOUT", "IPVS_SVC_ATTR_NETMASK"} <= names

@@ -5,7 +5,8 @@ import os
 import subprocess
 import sys
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import deploy, live, live_hint
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, live
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import live_agent, live_hint
 
 PARAMS = {"node": "h2", "advertise_addr": "198.18.0.12", "port": 7946, "supervisor": "auto",
           "peers": [{"name": "h3", "address": "198.18.0.13"}, {"name": "h1", "address": "198.18.0.11"}],
@@ -24,10 +25,11 @@ def test_both_programs_run_from_nothing_but_their_deployed_files(tmp_path):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     lib = str(tmp_path / deploy.LIB_DIR.lstrip("/"))
-    for name in ("live_agent", "live_hint"):
+    for program_module in (live_agent, live_hint):
+        package, name = program_module.__name__.rsplit(".", 1)
         check = subprocess.run(
             [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, %r); from %s import %s; print(%s.__file__)"
-             % (lib, deploy.PACKAGE, name, name)],
+             % (lib, package, name, name)],
             capture_output=True, text=True, check=False, env={"PATH": os.environ.get("PATH", "")})
         assert check.returncode == 0, check.stderr
         assert check.stdout.strip().startswith(lib)

@@ -1,6 +1,6 @@
 """The pure parts of balancing through the live layer: what was held back, what left."""
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import availability, live_balancing
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing
 
 PLANNED = [{"fwmark": 256, "vip": "10.10.1.8", "backends": [
     {"address": "10.10.1.5", "task": "web.1", "host": "h1"},

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import membership
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import membership
 
 KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 

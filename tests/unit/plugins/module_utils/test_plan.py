@@ -5,8 +5,8 @@ import ipaddress
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import plan
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import PlanError
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan.plan import PlanError
 
 NETS = [
     {"name": "ingress", "ingress": True, "subnet": "10.255.0.0/16"},

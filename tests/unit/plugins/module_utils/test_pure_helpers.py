@@ -1,6 +1,7 @@
 """Pure helpers: names, MACs, peer diffs, firewall rendering."""
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import firewall, naming, peers
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import firewall, peers
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 
 def test_names_fit_the_kernel_limit():

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import restore
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import restore
 
 DESIRED = {key: ["value of " + key] for key in restore.KEPT}
 DESIRED.update({"lb_drain": ["transient"], "absent_networks": ["old"], "dns": {"sandboxes": {}}})
@@ -56,7 +56,7 @@ def test_deployed_program_imports_with_nothing_but_its_own_files(tmp_path):
     lib = str(tmp_path / restore.LIB_DIR.lstrip("/"))
     check = subprocess.run(
         [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, %r); "
-         "from %s import restore; print(restore.__file__)" % (lib, restore.PACKAGE)],
+         "from %s import restore; print(restore.__file__)" % (lib, restore.__name__.rpartition(".")[0])],
         capture_output=True, text=True, check=False, env={"PATH": os.environ.get("PATH", "")})
     assert check.returncode == 0, check.stderr
     assert check.stdout.strip().startswith(lib)

@@ -4,8 +4,8 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import plan, service_plan
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import PlanError
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import plan, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan.plan import PlanError
 
 NETS = [
     {"name": "ingress", "ingress": True, "subnet": "10.255.0.0/16"},

@@ -6,7 +6,8 @@ from types import SimpleNamespace as T
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import conntrack, mesh, registry, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import registry, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import conntrack, mesh
 
 SERVICES = [{"vip": "10.10.1.8", "port": None,
              "backends": [{"address": "10.10.1.5", "weight": 1}, {"address": "10.10.1.6", "weight": 0}]},

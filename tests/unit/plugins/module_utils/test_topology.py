@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import topology
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import topology
 
 WEB = {"name": "web", "endpoint_mode": "vip", "vips": {"frontend": "10.10.1.8"},
        "ports": [{"published": 8080, "target": 80, "protocol": "tcp", "mode": "ingress"}],

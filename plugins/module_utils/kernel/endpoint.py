@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import socket
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import links, naming, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 OWNED_ALIAS = "swarmnet sandbox"
 MAIN_TABLE = 254

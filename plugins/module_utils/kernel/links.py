@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.netns import NetlinkError
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel.netns import NetlinkError
 
 
 def describe(msg):

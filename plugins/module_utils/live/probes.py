@@ -19,7 +19,7 @@ import socket
 import subprocess
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import thread_netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import thread_netns
 
 USER_AGENT = "swarmnet-health"
 

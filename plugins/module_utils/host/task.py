@@ -15,7 +15,8 @@ import os
 import signal
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import files, naming, supervisor
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, supervisor
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 DEFAULT_STATE_DIR = "/var/lib/swarmnet"
 UNIT_DIR = "/etc/systemd/system"

@@ -38,8 +38,10 @@ import threading
 import time
 from typing import NamedTuple
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    availability, balancer, health, live_balancing, membership, netns, probes, task)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
+    availability, health, live_balancing, membership, probes)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 CONFIG = "agent.json"

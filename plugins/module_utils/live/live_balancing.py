@@ -19,7 +19,9 @@ import fcntl
 import json
 import os
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import availability, balancer, files
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
 
 RECORDS = "lb"
 LOCK = "lb.lock"

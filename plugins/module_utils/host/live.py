@@ -16,7 +16,8 @@ import json
 import os
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import availability, deploy, live_agent, live_hint
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_agent, live_hint
 
 SERF_TASK = "swarmnet-serf"
 AGENT_TASK = "swarmnet-live"
@@ -25,10 +26,6 @@ SERF_CONFIG = "serf.json"
 
 class LiveError(Exception):
     pass
-
-
-def _short(module):
-    return module.__name__.rsplit(".", 1)[-1]
 
 
 def _digest(text):
@@ -89,8 +86,8 @@ class Layout:
     def program_files(self):
         """Both programs and the module_utils they import (imported here, so they are all loaded)."""
         return dict(deploy.package_files(), **{
-            self.agent_entry: deploy.entry_point_text(self.python, _short(live_agent), "The live agent"),
-            self.hint_entry: deploy.entry_point_text(self.python, _short(live_hint), "Serf's event handler")})
+            self.agent_entry: deploy.entry_point_text(self.python, live_agent, "The live agent"),
+            self.hint_entry: deploy.entry_point_text(self.python, live_hint, "Serf's event handler")})
 
     def entry_points(self):
         return {self.agent_entry, self.hint_entry}

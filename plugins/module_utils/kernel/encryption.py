@@ -16,7 +16,9 @@ import contextlib
 import json
 import os
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, files, nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp
 
 KEPT_FILE = "esp.json"
 

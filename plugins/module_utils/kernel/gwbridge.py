@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import files, links, netns, sysctl, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns, sysctl
 
 ALIAS = "swarmnet gateway bridge"
 # Forwarding for egress and published ports; route_localnet lets a published

@@ -38,7 +38,9 @@ import threading
 import time
 
 try:
-    from ansible_collections.swarmnet.overlay.plugins.module_utils import availability, dns_records, thread_netns
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import thread_netns
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import dns_records
 except ImportError:  # run as a program, next to copies of these files
     import availability  # pylint: disable=import-error
     import dns_records  # pylint: disable=import-error

@@ -21,7 +21,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import esp, membership, naming, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import membership
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, naming, service_plan
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

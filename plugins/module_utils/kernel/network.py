@@ -10,7 +10,8 @@ host namespace reaches the underlay (LAB-NOTES).
 
 from __future__ import annotations
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import links, naming, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 VXLAN_ALIAS = "swarmnet vxlan "   # + network name; finds a half-built device in the host namespace
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import files
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
 
 FILENAME = "services.json"
 

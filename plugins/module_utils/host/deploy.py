@@ -20,8 +20,12 @@ LIBEXEC = "/opt/swarmnet/libexec"
 PACKAGE = "ansible_collections.swarmnet.overlay.plugins.module_utils"
 
 
-def _module_path(name):
-    return os.path.join(LIB_DIR, *name.split(".")) + ".py"
+def _module_path(module):
+    """Where `module` goes under LIB_DIR: a package as its __init__.py."""
+    parts = module.__name__.split(".")
+    if hasattr(module, "__path__"):
+        return os.path.join(LIB_DIR, *parts, "__init__.py")
+    return os.path.join(LIB_DIR, *parts) + ".py"
 
 
 def package_files():
@@ -30,7 +34,8 @@ def package_files():
     wanted = {}
     for name, module in sorted(sys.modules.items()):
         if name.startswith(prefix) and module is not None:
-            wanted[_module_path(name)] = inspect.getsource(module)
+            # the collection's package markers are empty files (inspect reads no source from them)
+            wanted[_module_path(module)] = "" if hasattr(module, "__path__") else inspect.getsource(module)
     parts = PACKAGE.split(".")
     for depth in range(1, len(parts) + 1):
         wanted[os.path.join(LIB_DIR, *parts[:depth], "__init__.py")] = ""
@@ -38,12 +43,13 @@ def package_files():
 
 
 def entry_point_text(python, program, purpose):
-    """A script that runs `program`'s main(argv) from LIB_DIR with `python`."""
+    """A script that runs the module `program`'s main(argv) from LIB_DIR with `python`."""
+    package, name = program.__name__.rsplit(".", 1)
     return "\n".join([
         "#!" + python,
         "# %s (swarmnet.overlay)." % purpose,
         "import sys",
         "sys.path.insert(0, %r)" % LIB_DIR,
-        "from %s import %s" % (PACKAGE, program),
-        "sys.exit(%s.main(sys.argv[1:]))" % program,
+        "from %s import %s" % (package, name),
+        "sys.exit(%s.main(sys.argv[1:]))" % name,
     ]) + "\n"

@@ -21,16 +21,17 @@ import os
 import sys
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    availability, deploy, encryption, endpoint, files, firewall, gwbridge, lb_nftables, links, live_balancing,
-    mesh, naming, netns, network, nftables, peers, task)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, files, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
+    encryption, endpoint, firewall, gwbridge, lb_nftables, links, mesh, netns, network, nftables, peers)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 FORMAT = 1
 LIB_DIR = deploy.LIB_DIR
 ENTRY_POINT = os.path.join(deploy.LIBEXEC, "swarmnet-restore")
 UNIT = naming.RESTORE_UNIT
-PACKAGE = deploy.PACKAGE
 ADDRESS_WAIT = 60.0     # at boot the underlay address may come up after this unit starts
 # The plan's parts that describe what exists (the rest says what to remove or drain).
 KEPT = ("advertise_addr", "networks", "sandboxes", "peers", "lb", "tasks", "firewall",
@@ -76,8 +77,8 @@ def program_files(python):
 
 
 def entry_point_text(python):
-    return deploy.entry_point_text(python, "restore", "Makes this host's overlays, sandboxes, peers, balancing "
-                                                      "and mesh again")
+    return deploy.entry_point_text(python, sys.modules[__name__],
+                                   "Makes this host's overlays, sandboxes, peers, balancing and mesh again")
 
 
 def unit_text(state_dir):

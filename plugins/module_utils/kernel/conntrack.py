@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import errno
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.netns import NetlinkError
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel.netns import NetlinkError
 
 try:
     from pyroute2 import Conntrack

@@ -19,8 +19,10 @@ import os
 import signal
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    availability, dns_records, dns_server, files, thread_netns)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import dns_server, files
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import thread_netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import dns_records
 
 PROGRAM_DIR = "/opt/swarmnet/libexec/swarmnet_dns"
 TASK_NAME = "swarmnet-dns"

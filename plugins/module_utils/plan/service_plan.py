@@ -21,7 +21,8 @@ import hashlib
 import ipaddress
 import re
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import health, naming
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 # A service name is a DNS label (service discovery answers it) that also fits a unit name.
 SERVICE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")

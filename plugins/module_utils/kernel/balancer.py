@@ -10,8 +10,9 @@ so both make the same objects.
 
 from __future__ import annotations
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    conntrack, lb, lb_ipvs, lb_nftables, nftables, sysctl)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
+    conntrack, lb_ipvs, lb_nftables, nftables, sysctl)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 
 FORWARD = "net/ipv4/ip_forward"
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils import (
-    availability, endpoint, links, naming, netns, peers, registry, task)
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import registry, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import endpoint, links, netns, peers
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 
 def _network(ns):
