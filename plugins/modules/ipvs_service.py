@@ -29,6 +29,8 @@ description:
     service is healthy (then every task on a live host gets traffic). The planned and applied sets are
     recorded in C(STATE_DIR/live/lb/NETNS.json), from which the live agent re-applies them as health
     changes; both hold one lock, so a converge and a health change never undo each other.
+  - O(sandboxes) takes many namespaces (a host's whole list) in one run, each reconciled and reported
+    on its own (C(results), one diff each); a namespace that fails does not stop the others.
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 and nft on the managed host
@@ -36,6 +38,24 @@ options:
   netns:
     description: Network namespace (under C(/run/netns)) to work in. Default is the host namespace.
     type: str
+  sandboxes:
+    description:
+      - Many namespaces in one run (C(swarmnet_desired.lb)), each with its C(sandbox) and C(services). O(backend),
+        O(table), O(state_dir) and O(state) apply to each.
+    type: list
+    elements: dict
+    suboptions:
+      sandbox:
+        description: Network namespace (under C(/run/netns)).
+        type: str
+        required: true
+      services:
+        description:
+          - Its whole set of virtual services, each with the suboptions of O(services), checked as strictly.
+          - None removes every virtual service and the table, as O(state=absent) does.
+        type: list
+        elements: dict
+        default: []
   services:
     description: The whole set of virtual services. Ignored when O(state=absent).
     type: list
@@ -122,12 +142,16 @@ EXAMPLES = r"""
       - fwmark: 257
         vip: 10.10.1.100
         backends: [{address: 10.10.1.2}, {address: 10.10.1.3}, {address: 10.10.1.4}]
+
+- name: Every sandbox of the host in one run
+  swarmnet.overlay.ipvs_service:
+    sandboxes: "{{ swarmnet_desired.lb }}"
 """
 
 RETURN = r"""
 backend:
   description: The balancing backend used.
-  returned: always
+  returned: when O(sandboxes) is not given
   type: str
   sample: nftables
 actions:
@@ -137,32 +161,54 @@ actions:
   elements: str
 services:
   description: The virtual services after the run, one line each plus one per backend.
-  returned: always
+  returned: when O(sandboxes) is not given
   type: list
   elements: str
 held_back:
   description: Planned backends the live layer holds back (task not healthy, or host down).
-  returned: always
+  returned: when O(sandboxes) is not given
   type: list
   elements: str
   sample: ["fwmark 0x100 10.10.1.8 -> 10.10.1.6 (web.2 on h2)"]
+results:
+  description: One per namespace, with its C(name), C(changed), C(actions), C(backend), C(services) and C(held_back)
+    (or C(failed) and C(msg)).
+  returned: always
+  type: list
+  elements: dict
 """
 
 import contextlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, validated
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, lb_nftables, netns, nftables
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
-from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 
-def _reconcile(module, where, changes):
+SERVICES_SPEC = dict(services=dict(type="list", elements="dict", default=[], options=dict(
+    fwmark=dict(type="int", required=True),
+    vip=dict(type="str", required=True),
+    protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
+    port=dict(type="int"),
+    target_port=dict(type="int"),
+    scheduler=dict(type="str", default="rr"),
+    masquerade=dict(type="bool", default=False),
+    backends=dict(type="list", elements="dict", default=[], options=dict(
+        address=dict(type="str", required=True),
+        weight=dict(type="int", default=1),
+        task=dict(type="str"),
+        host=dict(type="str"),
+    )),
+)))
+
+
+def _program(module, where, planned, changes):
     """In a sandbox, through the live layer (masked, recorded, locked); in the host namespace, as planned."""
     p = module.params
-    planned = p["services"] if p["state"] == "present" else None
     if not where:
         return balancer.reconcile(p["backend"], planned, p["table"], changes), []
     # Check mode only reads: it neither takes the lock nor makes its file.
@@ -172,59 +218,70 @@ def _reconcile(module, where, changes):
     return result, live_balancing.held_back(planned, availability.mask_backends(planned, facts))
 
 
+def _reconcile(module, where, services, empty_is_absent):
+    """One namespace: returns the reconcile function Batch runs."""
+    p = module.params
+    planned = services if p["state"] == "present" and (services or not empty_is_absent) else None
+
+    def reconcile(changes):
+        if where and not netns.exists(where):
+            return _missing_sandbox(module, where, planned, changes)
+        with netns.inside(where) if where else contextlib.nullcontext():
+            # IPVS, /proc/sys/net and nft all act on the current namespace
+            (backend, before, after, now), held = _program(module, where, planned, changes)
+        return ("".join(line + "\n" for line in before), "".join(line + "\n" for line in after),
+                {"backend": backend, "services": lb.summary(now), "held_back": held})
+    return reconcile
+
+
+def _missing_sandbox(module, where, planned, changes):
+    facts = {"backend": module.params["backend"], "services": [], "held_back": []}
+    if planned is None:     # nothing left in the kernel; its record may be
+        record = live_balancing.record_path(module.params["state_dir"], where)
+        if os.path.exists(record):
+            changes("forget the balancing record %s" % record, os.unlink, record)
+        return "", "", facts
+    if not module.check_mode:
+        raise lb.LbError("no such network namespace")
+    # Check mode before the sandbox exists: everything listed would be made.
+    changes.predict("program %d virtual services in %s (sandbox not made yet)" % (len(planned), where))
+    return "", "", facts
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             netns=dict(type="str"),
-            services=dict(type="list", elements="dict", default=[], options=dict(
-                fwmark=dict(type="int", required=True),
-                vip=dict(type="str", required=True),
-                protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
-                port=dict(type="int"),
-                target_port=dict(type="int"),
-                scheduler=dict(type="str", default="rr"),
-                masquerade=dict(type="bool", default=False),
-                backends=dict(type="list", elements="dict", default=[], options=dict(
-                    address=dict(type="str", required=True),
-                    weight=dict(type="int", default=1),
-                    task=dict(type="str"),
-                    host=dict(type="str"),
-                )),
+            sandboxes=dict(type="list", elements="dict", options=dict(
+                sandbox=dict(type="str", required=True),
+                services=dict(type="list", elements="dict", default=[]),
             )),
+            services=SERVICES_SPEC["services"],
             backend=dict(type="str", default="auto", choices=["auto", "ipvs", "nftables"]),
             table=dict(type="str", default=lb_nftables.DEFAULT_TABLE),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
+        mutually_exclusive=[("netns", "sandboxes"), ("services", "sandboxes")],
         supports_check_mode=True,
     )
     netns.require_pyroute2(module)
-    where = module.params["netns"]
-    changes = Changes(module.check_mode)
-    if where and not netns.exists(where):
-        if module.params["state"] == "absent":     # nothing left in the kernel; its record may be
-            record = live_balancing.record_path(module.params["state_dir"], where)
-            if os.path.exists(record):
-                changes("forget the balancing record %s" % record, os.unlink, record)
-            module.exit_json(changed=changes.changed, backend=module.params["backend"], actions=changes.done,
-                             services=[], held_back=[])
-        if not module.check_mode:
-            module.fail_json(msg="netns=%r: no such network namespace" % where)
-        # Check mode before the sandbox exists: everything listed would be made.
-        module.exit_json(changed=True, backend=module.params["backend"], services=[], held_back=[],
-                         actions=["program %d virtual services in %s (sandbox not made yet)"
-                                  % (len(module.params["services"]), where)])
-    try:
-        if where:
-            netns.enter(where)     # IPVS, /proc/sys/net and nft all act on the current namespace
-        (backend, before, after, services), held = _reconcile(module, where, changes)
-    except (lb.LbError, nftables.NftError) + netns.KERNEL_ERRORS as exc:
-        module.fail_json(msg="%s: %s" % ("netns " + where if where else "host namespace", exc),
-                         actions=changes.done)
-    module.exit_json(changed=changes.changed, backend=backend, actions=changes.done,
-                     services=lb.summary(services), held_back=held,
-                     diff={"before": "".join(line + "\n" for line in before),
-                           "after": "".join(line + "\n" for line in after)})
+    p = module.params
+    single = p["sandboxes"] is None
+    items = [{"sandbox": p["netns"], "services": p["services"]}] if single else p["sandboxes"]
+    if not single:
+        for i, item in enumerate(items):
+            item["services"] = validated(module, SERVICES_SPEC, {"services": item["services"]},
+                                         "sandboxes[%d] (%s)" % (i, item["sandbox"]))["services"]
+    batch = Batch(module.check_mode, (lb.LbError, nftables.NftError) + netns.KERNEL_ERRORS)
+    for item in items:
+        where = item["sandbox"]
+        batch.run("netns " + where if where else "host namespace", _reconcile(module, where, item["services"], not single))
+    if single:
+        result = batch.results[0]
+        batch.exit(module, backend=result.get("backend", p["backend"]), services=result.get("services", []),
+                   held_back=result.get("held_back", []))
+    batch.exit(module)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,31 @@ description:
     other in the sandbox with the planned name, IP, MAC and MTU. Endpoints on networks no longer
     listed are removed.
   - With I(state=absent) every endpoint is removed, and the namespace too if the collection made it.
+  - O(sandboxes) takes many sandboxes (a host's whole list) in one run, each reconciled and reported
+    on its own (C(results), one diff each); a sandbox that fails does not stop the others.
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
 options:
   sandbox:
-    description: Name of the network namespace under C(/run/netns).
+    description: Name of the network namespace under C(/run/netns). One of O(sandbox) and O(sandboxes) is required.
     type: str
-    required: true
+  sandboxes:
+    description:
+      - Many sandboxes in one run, each as O(sandbox) and O(endpoints) would give it (C(swarmnet_desired.sandboxes)).
+        O(state) applies to each.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the network namespace under C(/run/netns).
+        type: str
+        required: true
+      endpoints:
+        description: The sandbox's whole set of endpoints, each with the suboptions of O(endpoints), checked as strictly.
+        type: list
+        elements: dict
+        default: []
   endpoints:
     description: The sandbox's whole set of endpoints (as planned by M(swarmnet.overlay.cluster_plan)).
     type: list
@@ -82,6 +99,10 @@ EXAMPLES = r"""
       - {network: backend, ifname: eth1, address: 10.0.1.2/24, mac: "02:42:0a:00:01:02", mtu: 1450}
       - {network: gwbridge, ifname: eth2, address: 172.18.0.3/16, mac: "02:42:ac:12:00:03", mtu: 1500,
          bridge: swarmnet_gwbr, gateway: 172.18.0.1}
+
+- name: Every sandbox of the host in one run
+  swarmnet.overlay.overlay_endpoint:
+    sandboxes: "{{ swarmnet_desired.sandboxes }}"
 """
 
 RETURN = r"""
@@ -92,45 +113,41 @@ actions:
   elements: str
 endpoints:
   description: The sandbox's endpoints by network after the run (before it, in check mode).
-  returned: always
+  returned: when O(sandbox) is given
   type: dict
+results:
+  description: One per sandbox, with its C(name), C(changed), C(actions) and C(endpoints) (or C(failed) and C(msg)).
+  returned: always
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, validated
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import endpoint, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming, plan
-from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            sandbox=dict(type="str", required=True),
-            endpoints=dict(type="list", elements="dict", default=[], options=dict(
-                network=dict(type="str", required=True),
-                ifname=dict(type="str", required=True),
-                address=dict(type="str", required=True),
-                mac=dict(type="str", required=True),
-                mtu=dict(type="int", required=True),
-                netns=dict(type="str"),
-                bridge=dict(type="str"),
-                gateway=dict(type="str"),
-            )),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-        ),
-        supports_check_mode=True,
-    )
-    netns.require_pyroute2(module)
-    sandbox = module.params["sandbox"]
-    if not plan.SANDBOX_RE.match(sandbox):
-        module.fail_json(msg="sandbox=%r: not a valid namespace name" % sandbox)
-    wanted = module.params["endpoints"]
+ENDPOINTS_SPEC = dict(endpoints=dict(type="list", elements="dict", default=[], options=dict(
+    network=dict(type="str", required=True),
+    ifname=dict(type="str", required=True),
+    address=dict(type="str", required=True),
+    mac=dict(type="str", required=True),
+    mtu=dict(type="int", required=True),
+    netns=dict(type="str"),
+    bridge=dict(type="str"),
+    gateway=dict(type="str"),
+)))
+
+
+def _reconcile(module, sandbox, wanted):
+    """One sandbox: returns the reconcile function Batch runs."""
     for ep in wanted:
         ep["netns"] = ep["netns"] or naming.network_netns(ep["network"])
         ep["mac"] = ep["mac"].lower()
-    changes = Changes(module.check_mode)
-    before = endpoint.summary(endpoint.observe(sandbox))
-    try:
+
+    def reconcile(changes):
+        before = endpoint.summary(endpoint.observe(sandbox))
         if module.params["state"] == "absent":
             endpoint.ensure_absent(sandbox, changes)
             after = {}
@@ -138,11 +155,42 @@ def main():
             endpoint.ensure_present(sandbox, wanted, changes)
             after = endpoint.desired_summary(wanted) if module.check_mode \
                 else endpoint.summary(endpoint.observe(sandbox))
-    except (endpoint.EndpointError,) + netns.KERNEL_ERRORS as exc:
-        module.fail_json(msg="sandbox %s: %s" % (sandbox, exc), actions=changes.done)
-    module.exit_json(changed=changes.changed, actions=changes.done,
-                     endpoints=before if module.check_mode else after,
-                     diff={"before": before, "after": after})
+        return before, after, {"endpoints": before if module.check_mode else after}
+    return reconcile
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            sandbox=dict(type="str"),
+            sandboxes=dict(type="list", elements="dict", options=dict(
+                name=dict(type="str", required=True),
+                endpoints=dict(type="list", elements="dict", default=[]),
+            )),
+            endpoints=ENDPOINTS_SPEC["endpoints"],
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        required_one_of=[("sandbox", "sandboxes")],
+        mutually_exclusive=[("sandbox", "sandboxes")],
+        supports_check_mode=True,
+    )
+    netns.require_pyroute2(module)
+    p = module.params
+    single = p["sandboxes"] is None
+    items = [{"name": p["sandbox"], "endpoints": p["endpoints"]}] if single else p["sandboxes"]
+    for i, item in enumerate(items):
+        if not single:
+            item["endpoints"] = validated(module, ENDPOINTS_SPEC, {"endpoints": item["endpoints"]},
+                                          "sandboxes[%d] (%s)" % (i, item["name"]))["endpoints"]
+        if not plan.SANDBOX_RE.match(item["name"]):
+            key = "sandbox" if single else "sandboxes[%d].name" % i
+            module.fail_json(msg="%s=%r: not a valid namespace name" % (key, item["name"]))
+    batch = Batch(module.check_mode, (endpoint.EndpointError,) + netns.KERNEL_ERRORS)
+    for item in items:
+        batch.run("sandbox %s" % item["name"], _reconcile(module, item["name"], item["endpoints"]))
+    if single:
+        batch.exit(module, endpoints=batch.results[0].get("endpoints", {}))
+    batch.exit(module)
 
 
 if __name__ == "__main__":

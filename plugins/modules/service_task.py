@@ -19,12 +19,34 @@ description:
     tasks that exit (with a back-off when they exit at once), writes their output to
     C(STATE_DIR/tasks/NAME.log), and exits by itself when it has no task left.
   - A changed command restarts the task. O(state=absent) stops the task and removes its unit or spec.
+  - O(tasks) takes many tasks (a host's whole list) in one run, each reconciled and reported on its
+    own (C(results), one diff each); a task that fails does not stop the others.
 author: swarmnet developers (@swarmnet)
 options:
   name:
-    description: Task name (as planned, C(SERVICE.SLOT)).
+    description: Task name (as planned, C(SERVICE.SLOT)). One of O(name) and O(tasks) is required.
     type: str
-    required: true
+  tasks:
+    description:
+      - Many tasks in one run (C(swarmnet_desired.tasks)), each with the O(name), O(service), O(command) of one
+        task and its sandbox as C(sandbox). O(state) applies to each.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Task name.
+        type: str
+        required: true
+      service:
+        description: The service the task belongs to.
+        type: str
+      sandbox:
+        description: The sandbox's network namespace. Required with O(state=present).
+        type: str
+      command:
+        description: The program and its arguments. Required with O(state=present).
+        type: list
+        elements: str
   service:
     description: The service the task belongs to (for descriptions and unit names).
     type: str
@@ -60,6 +82,10 @@ EXAMPLES = r"""
     service: web
     netns: web.1
     command: [python3, -m, http.server, "80"]
+
+- name: Every task of the host in one run
+  swarmnet.overlay.service_task:
+    tasks: "{{ swarmnet_desired.tasks }}"
 """
 
 RETURN = r"""
@@ -70,8 +96,13 @@ supervisor:
   sample: swarmnet
 pid:
   description: The task's process id (its nsenter wrapper's for the swarmnet supervisor); null in check mode or when absent.
-  returned: always
+  returned: when O(name) is given
   type: int
+results:
+  description: One per task, with its C(name), C(changed), C(actions) and C(pid) (or C(failed) and C(msg)).
+  returned: always
+  type: list
+  elements: dict
 actions:
   description: The changes made (or that would be made, in check mode).
   returned: always
@@ -83,15 +114,64 @@ import os
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import plan
-from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+
+def _reconcile(module, runner, spec):
+    """One task: returns the reconcile function Batch runs."""
+    def reconcile(changes):
+        before = runner.describe(spec["name"])
+        pid = None
+        if module.params["state"] == "present":
+            pid = runner.ensure_present(spec, changes)
+        else:
+            runner.ensure_absent(spec["name"], changes)
+        if not module.check_mode:
+            after = runner.describe(spec["name"])
+        else:
+            after = runner.render(spec) if module.params["state"] == "present" else ""
+        return before, after, {"pid": pid}
+    return reconcile
+
+
+def _specs(module):
+    """The tasks asked for, checked before any is touched; the single form is a list of one."""
+    p = module.params
+    single = p["tasks"] is None
+    given = [{"name": p["name"], "service": p["service"], "sandbox": p["netns"], "command": p["command"]}] \
+        if single else p["tasks"]
+    specs = []
+    for i, item in enumerate(given):
+        keys = {"name": "name", "sandbox": "netns", "command": "command"} if single else \
+            {field: "tasks[%d].%s" % (i, field) for field in ("name", "sandbox", "command")}
+        for field in ("name", "sandbox"):
+            if item[field] is not None and not plan.SANDBOX_RE.match(item[field]):
+                module.fail_json(msg="%s=%r: not a valid task or namespace name" % (keys[field], item[field]))
+        if p["state"] == "present":
+            if not item["sandbox"]:
+                module.fail_json(msg="%s=%r: give the task's sandbox" % (keys["sandbox"], item["sandbox"]))
+            if not item["command"]:
+                module.fail_json(msg="%s=%r: give the program and its arguments" % (keys["command"], item["command"]))
+            if not os.path.exists("/run/netns/" + item["sandbox"]) and not module.check_mode:
+                module.fail_json(msg="%s=%r: no such network namespace (create the sandbox first)"
+                                 % (keys["sandbox"], item["sandbox"]))
+        specs.append({"name": item["name"], "service": item["service"] or item["name"].split(".")[0],
+                      "netns": item["sandbox"], "command": item["command"]})
+    return single, specs
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
+            name=dict(type="str"),
+            tasks=dict(type="list", elements="dict", options=dict(
+                name=dict(type="str", required=True),
+                service=dict(type="str"),
+                sandbox=dict(type="str"),
+                command=dict(type="list", elements="str"),
+            )),
             service=dict(type="str"),
             netns=dict(type="str"),
             command=dict(type="list", elements="str"),
@@ -99,36 +179,22 @@ def main():
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
-        required_if=[("state", "present", ["netns", "command"])],
+        required_one_of=[("name", "tasks")],
+        mutually_exclusive=[("tasks", "name"), ("tasks", "service"), ("tasks", "netns"), ("tasks", "command")],
         supports_check_mode=True,
     )
-    p = module.params
-    for key in ("name", "netns"):
-        if p[key] is not None and not plan.SANDBOX_RE.match(p[key]):
-            module.fail_json(msg="%s=%r: not a valid task or namespace name" % (key, p[key]))
-    if p["state"] == "present" and not p["command"]:
-        module.fail_json(msg="command=%r: give the program and its arguments" % p["command"])
-    if p["state"] == "present" and not os.path.exists("/run/netns/" + p["netns"]) and not module.check_mode:
-        module.fail_json(msg="netns=%r: no such network namespace (create the sandbox first)" % p["netns"])
-    changes = Changes(module.check_mode)
+    single, specs = _specs(module)
     try:
-        runner = task.backend(p["supervisor"], module.run_command, p["state_dir"], sys.executable)
-        before = runner.describe(p["name"])
-        pid = None
-        if p["state"] == "present":
-            spec = {"name": p["name"], "service": p["service"] or p["name"].split(".")[0],
-                    "netns": p["netns"], "command": p["command"]}
-            pid = runner.ensure_present(spec, changes)
-        else:
-            runner.ensure_absent(p["name"], changes)
-        if not module.check_mode:
-            after = runner.describe(p["name"])
-        else:
-            after = runner.render(spec) if p["state"] == "present" else ""
-    except (task.TaskError, OSError) as exc:
-        module.fail_json(msg="task %s: %s" % (p["name"], exc), actions=changes.done)
-    module.exit_json(changed=changes.changed, supervisor=runner.kind, pid=pid, actions=changes.done,
-                     diff={"before": before, "after": after})
+        runner = task.backend(module.params["supervisor"], module.run_command, module.params["state_dir"],
+                              sys.executable)
+    except task.TaskError as exc:
+        module.fail_json(msg=str(exc))
+    batch = Batch(module.check_mode, (task.TaskError, OSError))
+    for spec in specs:
+        batch.run("task %s" % spec["name"], _reconcile(module, runner, spec))
+    if single:
+        batch.exit(module, supervisor=runner.kind, pid=batch.results[0].get("pid"))
+    batch.exit(module, supervisor=runner.kind)
 
 
 if __name__ == "__main__":

@@ -132,3 +132,34 @@ def _zombie(pid):
             return f.read().split()[2] == "Z"
     except OSError:
         return True
+
+
+def test_service_task_runs_the_hosts_whole_list_in_one_module_run(run_module, tmp_path):
+    for name in ("job", "cron"):
+        netns.create(name)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    tasks = [{"name": "job.1", "service": "job", "sandbox": "job", "command": sleeper},
+             {"name": "cron.1", "service": "cron", "sandbox": "cron", "command": sleeper}]
+    common = {"supervisor": "swarmnet", "state_dir": str(tmp_path / "state")}
+
+    missing = run_module("service_task", tasks=tasks + [{"name": "lost.1", "command": sleeper}], **common)
+    assert missing["failed"] and missing["msg"] == "tasks[2].sandbox=None: give the task's sandbox"
+    assert not os.path.exists(tmp_path / "state" / "tasks")           # refused before any task was touched
+
+    made = run_module("service_task", tasks=tasks, **common)
+    assert made["changed"] and [r["name"] for r in made["results"]] == ["task job.1", "task cron.1"]
+    for result, sandbox in zip(made["results"], ("job", "cron")):
+        assert _net_inode(result["pid"]) == os.stat("/run/netns/%s" % sandbox).st_ino
+    assert run_module("service_task", tasks=tasks, **common)["changed"] is False
+
+    changed = [tasks[0], dict(tasks[1], command=sleeper + ["again"])]
+    predicted = run_module("service_task", check=True, tasks=changed, **common)
+    assert predicted["changed"] and predicted["actions"] and \
+        all(a.startswith("task cron.1: ") for a in predicted["actions"])
+    assert [d["before_header"] for d in predicted["diff"]] == ["task cron.1"]
+    assert os.path.exists("/proc/%d" % made["results"][1]["pid"])     # check mode restarted nothing
+
+    gone = run_module("service_task", tasks=[{"name": "job.1"}, {"name": "cron.1"}], state="absent", **common)
+    assert gone["changed"] and not run_module("service_task", tasks=tasks, state="absent", **common)["changed"]
+    for result in made["results"]:
+        assert not os.path.exists("/proc/%d/cmdline" % result["pid"]) or _zombie(result["pid"])

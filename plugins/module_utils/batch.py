@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Many objects of one kind in one module run: each reconciled and reported on its own.
+
+A converge must not cost a module run per task or sandbox (each pays a Python start and the
+pyroute2 import). A module that takes the host's whole list runs each item through Batch:
+its own Changes (check mode stays exact), its own diff, and an error that names the item
+without stopping the others, as a loop over items would.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+
+
+def validated(module, spec, value, where):
+    """`value` checked against an argument spec, as AnsibleModule checks its options (types, defaults,
+    unknown keys): how a list option takes the single form's nested options without documenting them twice."""
+    result = ArgumentSpecValidator(spec).validate(value)
+    if result.error_messages:
+        module.fail_json(msg="%s: %s" % (where, "; ".join(result.error_messages)))
+    return result.validated_parameters
+
+
+class Batch:
+    def __init__(self, check_mode, errors):
+        self.check_mode = check_mode
+        self.errors = errors          # the exception types that fail one item, not the run
+        self.results = []
+        self.failures = []
+        self.diffs = []
+
+    def run(self, label, reconcile):
+        """reconcile(changes) -> (before, after, facts): before/after are the item's diff, facts its result."""
+        changes = Changes(self.check_mode)
+        result = {"name": label}
+        try:
+            before, after, facts = reconcile(changes)
+        except self.errors as exc:
+            self.failures.append("%s: %s" % (label, exc))
+            result.update(failed=True, msg=str(exc), changed=changes.changed, actions=changes.done)
+            self.results.append(result)
+            return result
+        result.update(facts, changed=changes.changed, actions=changes.done)
+        self.results.append(result)
+        if before != after:
+            self.diffs.append({"before_header": label, "after_header": label, "before": before, "after": after})
+        return result
+
+    @property
+    def changed(self):
+        return any(r["changed"] for r in self.results)
+
+    @property
+    def actions(self):
+        return ["%s: %s" % (r["name"], action) for r in self.results for action in r["actions"]]
+
+    def exit(self, module, **extra):
+        """Ends the module run: failed when any item failed, with every item's result either way."""
+        if self.failures:
+            module.fail_json(msg="; ".join(self.failures), changed=self.changed, actions=self.actions,
+                             results=self.results, **extra)
+        module.exit_json(changed=self.changed, actions=self.actions, results=self.results, diff=self.diffs, **extra)
