@@ -1,0 +1,120 @@
+"""What a converge costs as the cluster grows: services, then hosts, next to plays of `ping`.
+
+On new lab hosts (playbooks/lab.yml) each time, converges site.yml twice (first, then no-op)
+for the demo, for the demo plus each of --services (N services x 3 replicas on frontend), and
+for the demo on each of --hosts lab hosts. Next to each, a play of as many
+`ansible.builtin.ping` tasks as the converge ran tasks on a host: the floor of what Ansible
+itself costs per task. Prints one table of ratios. Destroys the lab hosts at the end.
+Run as root from the repository (it takes the lab hosts swlab-*, so no other lab may run):
+
+    .venv/bin/python bench/converge.py [--services 20 40 80] [--hosts 3 6 12]
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BIN = os.path.join(ROOT, ".venv", "bin")
+ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PATH=BIN + ":" + os.environ["PATH"],
+           ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_CALLBACKS_ENABLED="")
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
+
+
+def play(*args):
+    """Runs ansible-playbook; (seconds, {host: (ok, changed, skipped)})."""
+    start = time.monotonic()
+    done = subprocess.run([os.path.join(BIN, "ansible-playbook")] + list(args), capture_output=True, text=True,
+                          env=ENV, check=False, cwd=ROOT)
+    took = time.monotonic() - start
+    if done.returncode != 0:
+        sys.exit("ansible-playbook %s failed:\n%s" % (" ".join(args), done.stdout[-4000:]))
+    return took, {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(6))) for m in RECAP.finditer(done.stdout)}
+
+
+def inventory(directory, hosts):
+    """The lab inventory with `hosts` lab hosts (the lab's group_vars, linked)."""
+    os.makedirs(directory, exist_ok=True)
+    group_vars = os.path.join(directory, "group_vars")
+    if not os.path.exists(group_vars):
+        os.symlink(os.path.join(ROOT, "inventories", "lab", "group_vars"), group_vars)
+    members = {"h%d" % i: {"ansible_host": "swlab-h%d" % i, "swarmnet_advertise_addr": "198.18.0.%d" % (10 + i)}
+               for i in range(1, hosts + 1)}
+    with open(os.path.join(directory, "hosts.yml"), "w") as f:
+        json.dump({"all": {"children": {"swarmnet": {"hosts": members, "vars": {
+            "ansible_connection": "swarmnet.overlay.netns", "ansible_python_interpreter": "/usr/bin/python3"}}}}}, f)
+    return directory
+
+
+def services_file(directory, count):
+    """Extra vars: the demo's services plus `count` more, 3 replicas each, on frontend."""
+    path = os.path.join(directory, "services-%d.json" % count)
+    extra = [{"name": "s%03d" % i, "networks": ["frontend"], "replicas": 3,
+              "command": ["python3", "-c", "{{ lab_whoami }}", "80"]} for i in range(count)]
+    with open(path, "w") as f:
+        json.dump({"swarmnet_services": "{{ lab_services + bench_services }}", "bench_services": extra}, f)
+    return "@" + path
+
+
+def pings(directory, count):
+    """A play of `count` ping tasks on every host of the inventory."""
+    path = os.path.join(directory, "ping-%d.yml" % count)
+    with open(path, "w") as f:
+        json.dump([{"name": "Pings", "hosts": "swarmnet", "gather_facts": False,
+                    "tasks": [{"name": "Ping %d" % i, "ansible.builtin.ping": None} for i in range(count)]}], f)
+    return path
+
+
+def lab(hosts):
+    play(os.path.join(ROOT, "playbooks", "lab.yml"), "-e", "lab_state=absent")
+    play(os.path.join(ROOT, "playbooks", "lab.yml"), "-e", "lab_count=%d" % hosts)
+
+
+def measure(directory, label, hosts, extra):
+    """First and no-op converge, and the ping play as long as the no-op's tasks on h1."""
+    inv = ["-i", inventory(os.path.join(directory, "inv-%d" % hosts), hosts)]
+    site = os.path.join(ROOT, "site.yml")
+    first, _ = play(*(inv + [site] + extra))
+    noop, recap = play(*(inv + [site] + extra))
+    ran = recap["h1"][0] - recap["h1"][2]       # tasks that ran a module on h1 (ok minus skipped)
+    changed = sum(c for _, c, _ in recap.values())
+    ping, _ = play(*(inv + [pings(directory, ran)]))
+    print("  %-28s first %6.1f s  no-op %6.1f s  (%d tasks on h1, changed=%d)  %d pings %5.1f s"
+          % (label, first, noop, ran, changed, ran, ping), file=sys.stderr)
+    return {"label": label, "first": first, "noop": noop, "tasks": ran, "changed": changed, "ping": ping}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--services", type=int, nargs="*", default=[20, 40, 80])
+    parser.add_argument("--hosts", type=int, nargs="*", default=[3, 6, 12])
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="swarmnet-bench-") as directory:
+        runs = [("demo (3 services, 6 tasks)", 3, [])]
+        runs += [("demo + %d services x 3" % n, 3, ["-e", services_file(directory, n)]) for n in args.services]
+        runs += [("demo on %d hosts" % h, h, []) for h in args.hosts if h != 3]
+        for label, hosts, extra in runs:
+            lab(hosts)      # every first converge starts from new hosts
+            rows.append(measure(directory, label, hosts, extra))
+        demo = rows[0]
+        play(os.path.join(ROOT, "playbooks", "lab.yml"), "-e", "lab_state=absent")
+    print("| converge (lab hosts, 2 cores) | first, s | no-op, s | tasks on h1 | no-op / demo no-op "
+          "| ping play of as many tasks, s | no-op / ping | changed in no-op |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print("| %s | %.1f | %.1f | %d | %.2f | %.1f | %.2f | %d |" % (
+            row["label"], row["first"], row["noop"], row["tasks"], row["noop"] / demo["noop"], row["ping"],
+            row["noop"] / row["ping"], row["changed"]))
+    print()
+    print("Goals: no-op with 40 services <= 1.2 x the demo's; the demo's no-op <= 1.2 x its ping play; "
+          "12 hosts <= 1.5 x 3 hosts.")
+
+
+if __name__ == "__main__":
+    main()
