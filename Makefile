@@ -74,6 +74,7 @@ bench: setup
 	$(PY) bench/services.py
 	$(PY) bench/dns.py
 	$(PY) bench/failover.py
+	$(PY) bench/converge.py     # last: it makes its own lab hosts and destroys them
 
 clean:
 	rm -rf build tests/output
