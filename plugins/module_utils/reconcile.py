@@ -19,6 +19,10 @@ class Changes:
             return action(*args, **kwargs)
         return None
 
+    def record(self, description):
+        """A change already made (or, in check mode, that would be) by a batch applied as a whole."""
+        self.done.append(description)
+
     def predict(self, description):
         """Check mode only: a change that would follow one that was not made."""
         self.done.append(description)

@@ -19,14 +19,21 @@ description:
     port or local address is recreated, and links the collection did not make are removed from
     the network namespace.
   - Peers (FDB and neighbour entries) are managed by M(swarmnet.overlay.vxlan_peer).
+  - O(networks) takes many networks (a host's whole list) in one run, each reconciled and reported on
+    its own (C(results), one diff each); a network that fails does not stop the others.
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
 options:
   name:
-    description: Network name; the namespace is C(swarmnet-NAME).
+    description: Network name; the namespace is C(swarmnet-NAME). One of O(name) and O(networks) is required.
     type: str
-    required: true
+  networks:
+    description:
+      - Many networks in one run, each with the O(name), O(vni), O(gateway), O(local), O(data_port) and O(mtu)
+        of one network, checked as strictly. O(state) applies to each.
+    type: list
+    elements: dict
   state:
     description: C(absent) deletes the namespace (and with it br0, the VXLAN device, its peers and endpoint veths).
     type: str
@@ -61,6 +68,12 @@ EXAMPLES = r"""
     local: "{{ swarmnet_advertise_addr }}"
     mtu: 1450
 
+- name: Every network of the host in one run
+  swarmnet.overlay.overlay_network:
+    networks:
+      - {name: ingress, vni: 4096, gateway: 10.255.0.1/16, local: 198.18.0.11, mtu: 1450}
+      - {name: frontend, vni: 4097, gateway: 10.10.1.1/24, local: 198.18.0.11, mtu: 1450}
+
 - name: Remove a network
   swarmnet.overlay.overlay_network:
     name: backend
@@ -70,7 +83,7 @@ EXAMPLES = r"""
 RETURN = r"""
 netns:
   description: The network namespace.
-  returned: always
+  returned: when O(name) is given
   type: str
   sample: swarmnet-ingress
 actions:
@@ -81,71 +94,100 @@ actions:
   sample: ["create namespace swarmnet-ingress", "create br0 in swarmnet-ingress"]
 network:
   description: The network as the kernel has it after the run (before it, in check mode).
-  returned: always
+  returned: when O(name) is given
   type: dict
   sample: {"netns": "swarmnet-ingress", "vni": 4096, "data_port": 4789, "local": "198.18.0.1",
            "bridge_mtu": 1450, "vxlan_mtu": 1450, "gateway": ["10.255.0.1/16"], "vxlan": "vx-4096"}
+results:
+  description: One per network, with its C(name), C(changed), C(actions), C(netns) and C(network) (or C(failed) and C(msg)).
+  returned: always
+  type: list
+  elements: dict
 """
 
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, validated
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns, network
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
-from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 
-def _want(module):
-    p = module.params
+NETWORK_SPEC = dict(
+    name=dict(type="str", required=True),
+    vni=dict(type="int"),
+    gateway=dict(type="str"),
+    local=dict(type="str"),
+    data_port=dict(type="int", default=naming.DEFAULT_DATA_PORT),
+    mtu=dict(type="int"),
+)
+
+
+def _want(module, item, where):
+    """The network as the kernel should have it; bad values end the run before any network is touched."""
+    for key in ("vni", "gateway", "local"):
+        if item[key] is None:
+            module.fail_json(msg="%s: %s is required with state=present" % (where, key))
     try:
-        iface = ipaddress.IPv4Interface(p["gateway"])
-        ipaddress.IPv4Address(p["local"])
+        iface = ipaddress.IPv4Interface(item["gateway"])
+        ipaddress.IPv4Address(item["local"])
     except ValueError as exc:
-        module.fail_json(msg="network %s: %s" % (p["name"], exc))
-    if not 1 <= p["vni"] <= naming.MAX_VNI:
-        module.fail_json(msg="network %s: vni=%r out of range 1-%d" % (p["name"], p["vni"], naming.MAX_VNI))
-    mtu = p["mtu"]
+        module.fail_json(msg="%s: %s" % (where, exc))
+    if not 1 <= item["vni"] <= naming.MAX_VNI:
+        module.fail_json(msg="%s: vni=%r out of range 1-%d" % (where, item["vni"], naming.MAX_VNI))
+    mtu = item["mtu"]
     if mtu is None:
         with netns.rtnl() as host:
-            index = links.host_addresses(host).get(p["local"])
+            index = links.host_addresses(host).get(item["local"])
             link = host.get_links(index)[0] if index else None
             mtu = (link.get("IFLA_MTU") if link else 1500) - naming.VXLAN_OVERHEAD
-    return {"name": p["name"], "vni": p["vni"], "gateway": str(iface), "local": p["local"],
-            "data_port": p["data_port"], "mtu": mtu}
+    return {"name": item["name"], "vni": item["vni"], "gateway": str(iface), "local": item["local"],
+            "data_port": item["data_port"], "mtu": mtu}
+
+
+def _reconcile(module, name, want):
+    """One network: returns the reconcile function Batch runs (want is None to remove it)."""
+    def reconcile(changes):
+        before = network.summary(network.observe(name))
+        if want is None:
+            network.ensure_absent(name, changes)
+            after = {}
+        else:
+            network.preflight(want)
+            network.ensure_present(want, changes)
+            after = network.desired_summary(want) if module.check_mode else network.summary(network.observe(name))
+        return before, after, {"netns": naming.network_netns(name), "network": before if module.check_mode else after}
+    return reconcile
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
+            networks=dict(type="list", elements="dict"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
-            vni=dict(type="int"),
-            gateway=dict(type="str"),
-            local=dict(type="str"),
-            data_port=dict(type="int", default=naming.DEFAULT_DATA_PORT),
-            mtu=dict(type="int"),
+            **dict(NETWORK_SPEC, name=dict(type="str")),
         ),
-        required_if=[("state", "present", ("vni", "gateway", "local"))],
+        required_one_of=[("name", "networks")],
+        mutually_exclusive=[("networks", key) for key in NETWORK_SPEC if key != "data_port"],
         supports_check_mode=True,
     )
     netns.require_pyroute2(module)
-    name = module.params["name"]
-    changes = Changes(module.check_mode)
-    before = network.summary(network.observe(name))
-    try:
-        if module.params["state"] == "absent":
-            network.ensure_absent(name, changes)
-            after = {}
-        else:
-            want = _want(module)
-            network.preflight(want)
-            network.ensure_present(want, changes)
-            after = network.desired_summary(want) if module.check_mode else network.summary(network.observe(name))
-    except (network.NetworkError,) + netns.KERNEL_ERRORS as exc:
-        module.fail_json(msg="network %s: %s" % (name, exc), actions=changes.done)
-    module.exit_json(changed=changes.changed, actions=changes.done, netns=naming.network_netns(name),
-                     network=after if not module.check_mode else before,
-                     diff={"before": before, "after": after})
+    p = module.params
+    single = p["networks"] is None
+    if single:
+        items = [({key: p[key] for key in NETWORK_SPEC}, "network %s" % p["name"])]
+    else:
+        items = [(validated(module, NETWORK_SPEC, item, "networks[%d]" % i), "networks[%d]" % i)
+                 for i, item in enumerate(p["networks"])]
+    present = p["state"] == "present"
+    wanted = [(item["name"], _want(module, item, where) if present else None) for item, where in items]
+    batch = Batch(module.check_mode, (network.NetworkError,) + netns.KERNEL_ERRORS)
+    for name, want in wanted:
+        batch.run("network %s" % name, _reconcile(module, name, want))
+    if single:
+        result = batch.results[0]
+        batch.exit(module, netns=naming.network_netns(p["name"]), network=result.get("network", {}))
+    batch.exit(module)
 
 
 if __name__ == "__main__":

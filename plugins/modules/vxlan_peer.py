@@ -15,14 +15,20 @@ description:
     permanent FDB entry (MAC to the remote host's VTEP address) on the network's VXLAN device.
   - The given list is the whole set. Missing entries are added, wrong ones replaced and
     stale ones removed, all in one batch of netlink messages on one socket.
+  - O(networks) takes the peers of many networks (a host's whole set) in one run, each network
+    reconciled and reported on its own (C(results), one diff each); one that fails does not stop the others.
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
 options:
   network:
-    description: Network name (namespace C(swarmnet-NETWORK)).
+    description: Network name (namespace C(swarmnet-NETWORK)). One of O(network) and O(networks) is required.
     type: str
-    required: true
+  networks:
+    description:
+      - The peers of many networks in one run (C(swarmnet_desired.peers)), by network name, each a list as
+        O(peers), checked as strictly; each network's one VXLAN device takes them. O(state) applies to each.
+    type: dict
   vni:
     description: VNI of the network, which names its VXLAN device. Default is the one VXLAN device in the namespace.
     type: int
@@ -60,28 +66,39 @@ EXAMPLES = r"""
     peers:
       - {ip: 10.0.1.2, mac: "02:42:0a:00:01:02", vtep: 198.18.0.2}
       - {ip: 10.0.1.3, mac: "02:42:0a:00:01:03", vtep: 198.18.0.3}
+
+- name: Peers of every network of the host in one run
+  swarmnet.overlay.vxlan_peer:
+    networks: "{{ swarmnet_desired.peers }}"
 """
 
 RETURN = r"""
 added:
   description: Entries added or replaced, as C(neigh IP MAC) and C(fdb MAC VTEP).
-  returned: always
+  returned: when O(network) is given
   type: list
   elements: str
 removed:
   description: Entries removed, in the same form.
-  returned: always
+  returned: when O(network) is given
   type: list
   elements: str
 peers:
   description: Number of peers on the device after the run.
-  returned: always
+  returned: when O(network) is given
   type: int
+results:
+  description: One per network, with its C(name), C(changed), C(actions), C(added), C(removed) and C(peers)
+    (or C(failed) and C(msg)).
+  returned: always
+  type: list
+  elements: dict
 """
 
 import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, validated
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns, peers
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
@@ -98,59 +115,89 @@ def _render(changes, what):
             for key, value in changes[table][what]]
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            network=dict(type="str", required=True),
-            vni=dict(type="int"),
-            peers=dict(type="list", elements="dict", default=[], options=dict(
-                ip=dict(type="str", required=True),
-                mac=dict(type="str", required=True),
-                vtep=dict(type="str", required=True),
-            )),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-        ),
-        supports_check_mode=True,
-    )
-    netns.require_pyroute2(module)
-    p = module.params
-    ns = naming.network_netns(p["network"])
-    wanted = [] if p["state"] == "absent" else p["peers"]
+PEERS_SPEC = dict(peers=dict(type="list", elements="dict", default=[], options=dict(
+    ip=dict(type="str", required=True),
+    mac=dict(type="str", required=True),
+    vtep=dict(type="str", required=True),
+)))
+
+
+class PeerFailure(Exception):
+    pass
+
+
+def _checked(module, name, wanted, where):
     for i, peer in enumerate(wanted):
         try:
             ipaddress.IPv4Address(peer["ip"])
             ipaddress.IPv4Address(peer["vtep"])
         except ValueError as exc:
-            module.fail_json(msg="network %s: peers[%d]: %s" % (p["network"], i, exc))
-    if not netns.exists(ns):
-        if p["state"] == "absent":
-            module.exit_json(changed=False, added=[], removed=[], peers=0)
-        if not module.check_mode:
-            module.fail_json(msg="network %s is not on this host (no namespace %s): "
-                                 "apply overlay_network first" % (p["network"], ns))
-        # Check mode before the network is made: every peer would be added with it.
-        current = ({}, {})
-        changes = peers.diff(current, peers.desired(wanted))
+            module.fail_json(msg="network %s: %s[%d]: %s" % (name, where, i, exc))
+    return wanted
+
+
+def _reconcile(module, name, vni, wanted):
+    """One network's peers: returns the reconcile function Batch runs (wanted is None to remove them all)."""
+    def reconcile(changes):
+        ns = naming.network_netns(name)
+        entries = wanted or []
+        if not netns.exists(ns):
+            if wanted is None:
+                return "", "", {"added": [], "removed": [], "peers": 0}
+            if not module.check_mode:
+                raise PeerFailure("not on this host (no namespace %s): apply overlay_network first" % ns)
+            # Check mode before the network is made: every peer would be added with it.
+            current = ({}, {})
+            diff = peers.diff(current, peers.desired(entries))
+        else:
+            with netns.rtnl(ns) as ipr:
+                device = _vxlan_device(ipr, vni)
+                if device is None and not module.check_mode:
+                    raise PeerFailure("no single VXLAN device%s in %s" % (" vx-%s" % vni if vni else "", ns))
+                current = peers.read(ipr, device["index"]) if device else ({}, {})
+                diff = peers.diff(current, peers.desired(entries))
+                if any(diff[t][w] for t in diff for w in ("add", "remove")) and not module.check_mode:
+                    peers.apply(ipr, device["index"], diff)
+        added, removed = _render(diff, "add"), _render(diff, "remove")
+        for entry in added + removed:
+            changes.record(entry)
+        before = sorted("%s %s via %s" % (ip, mac, current[1].get(mac)) for ip, mac in current[0].items())
+        after = sorted("%s %s via %s" % (x["ip"], x["mac"].lower(), x["vtep"]) for x in entries)
+        return ("".join(line + "\n" for line in before), "".join(line + "\n" for line in after),
+                {"added": added, "removed": removed, "peers": len(current[0]) if module.check_mode else len(entries)})
+    return reconcile
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            network=dict(type="str"),
+            networks=dict(type="dict"),
+            vni=dict(type="int"),
+            peers=PEERS_SPEC["peers"],
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+        ),
+        required_one_of=[("network", "networks")],
+        mutually_exclusive=[("network", "networks"), ("vni", "networks"), ("peers", "networks")],
+        supports_check_mode=True,
+    )
+    netns.require_pyroute2(module)
+    p = module.params
+    single = p["networks"] is None
+    if single:
+        sets = [(p["network"], p["vni"], _checked(module, p["network"], p["peers"], "peers"))]
     else:
-        with netns.rtnl(ns) as ipr:
-            device = _vxlan_device(ipr, p["vni"])
-            if device is None and not module.check_mode:
-                module.fail_json(msg="network %s: no single VXLAN device%s in %s"
-                                 % (p["network"], " vx-%s" % p["vni"] if p["vni"] else "", ns))
-            current = peers.read(ipr, device["index"]) if device else ({}, {})
-            changes = peers.diff(current, peers.desired(wanted))
-            if any(changes[t][w] for t in changes for w in ("add", "remove")) and not module.check_mode:
-                try:
-                    peers.apply(ipr, device["index"], changes)
-                except (peers.PeerError,) + netns.KERNEL_ERRORS as exc:
-                    module.fail_json(msg="network %s: %s" % (p["network"], exc))
-    added, removed = _render(changes, "add"), _render(changes, "remove")
-    before = sorted("%s %s via %s" % (ip, mac, current[1].get(mac)) for ip, mac in current[0].items())
-    after = sorted("%s %s via %s" % (x["ip"], x["mac"].lower(), x["vtep"]) for x in wanted)
-    module.exit_json(changed=bool(added or removed), added=added, removed=removed,
-                     peers=len(current[0]) if module.check_mode else len(wanted),
-                     diff={"before": "".join(line + "\n" for line in before),
-                           "after": "".join(line + "\n" for line in after)})
+        sets = [(name, None, _checked(module, name, validated(module, PEERS_SPEC, {"peers": given},
+                                                              "networks.%s" % name)["peers"], "networks.%s" % name))
+                for name, given in sorted(p["networks"].items())]
+    batch = Batch(module.check_mode, (PeerFailure, peers.PeerError) + netns.KERNEL_ERRORS)
+    for name, vni, wanted in sets:
+        batch.run("network %s" % name, _reconcile(module, name, vni, None if p["state"] == "absent" else wanted))
+    if single:
+        result = batch.results[0]
+        batch.exit(module, added=result.get("added", []), removed=result.get("removed", []),
+                   peers=result.get("peers", 0))
+    batch.exit(module)
 
 
 if __name__ == "__main__":

@@ -202,3 +202,27 @@ def test_info_reports_what_is_there():
     assert [p["ip"] for p in net["peers"]] == ["10.10.1.2", "10.10.1.3"]
     assert state["endpoints"] == [{"sandbox": "task", "network": "front", "ifname": "eth0", "ip": "10.10.1.5",
                                    "address": ["10.10.1.5/24"], "mac": "02:42:0a:0a:01:05", "mtu": 1450}]
+
+
+def test_networks_and_their_peers_in_one_module_run_each(run_module):
+    nets = [want("front", 4098), dict(want("back", 4099), gateway="10.10.2.1/24")]
+    bad = run_module("overlay_network", networks=nets + [dict(want("third", 4100), colour="blue")])
+    assert bad["failed"] and bad["msg"].startswith("networks[2]: colour"), bad
+    assert not netns.exists("swarmnet-front")                  # refused before any network was made
+    predicted = run_module("overlay_network", check=True, networks=nets)
+    assert predicted["changed"] and not netns.exists("swarmnet-front")
+    made = run_module("overlay_network", networks=nets)
+    assert [(r["name"], r["changed"]) for r in made["results"]] == [("network front", True), ("network back", True)]
+    assert made["actions"] == predicted["actions"]             # check mode told exactly what the run did
+    assert run_module("overlay_network", networks=nets)["changed"] is False
+
+    sets = {"front": peer_set(3), "back": peer_set(2, vtep_base=3), "gone": peer_set(1)}
+    result = run_module("vxlan_peer", networks=sets)
+    assert result["failed"] and result["msg"].startswith("network gone: not on this host"), result
+    assert [(r["name"], r.get("peers")) for r in result["results"]] == \
+        [("network back", 2), ("network front", 3), ("network gone", None)]
+    del sets["gone"]
+    assert run_module("vxlan_peer", networks=sets)["changed"] is False
+    with netns.rtnl("swarmnet-back") as ipr:
+        assert peers.read(ipr, links.by_name(ipr, "vx-4099")["index"]) == peers.desired(sets["back"])
+    assert run_module("vxlan_peer", networks=sets, state="absent")["changed"]
