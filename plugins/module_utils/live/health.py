@@ -203,6 +203,10 @@ class TaskHealth:
         self.last_probe = now
         self.next_probe = now + self._interval(now)      # probes start every interval, not after one ends
 
+    def discard_probe(self):
+        """The probe that ran was of a process that is gone: its outcome says nothing, the next probe is due."""
+        self.probing = False
+
     def result(self, ok, output, now):
         self.probing = False
         if self.supervised and self.process is None:

@@ -198,8 +198,12 @@ class Agent:
 
     def probe_done(self, name, process, outcome):
         state = self.tasks.get(name)
-        if state is not None and state.process == process:
+        if state is None:
+            return
+        if state.process == process:
             state.result(outcome[0], outcome[1], time.monotonic())
+        else:       # restarted (or gone) while probed: without this the task would never be probed again
+            state.discard_probe()
 
     # ---- membership ----------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, live
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import live_agent, live_hint
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health, live_agent, live_hint
 
 PARAMS = {"node": "h2", "advertise_addr": "198.18.0.12", "port": 7946, "supervisor": "auto",
           "peers": [{"name": "h3", "address": "198.18.0.13"}, {"name": "h1", "address": "198.18.0.11"}],
@@ -59,3 +59,17 @@ def test_the_agent_knows_every_host_s_tasks_and_diffs_never_show_the_token():
     assert [p["name"] for p in config["peers"]] == ["h1", "h3"]
     assert "secret-token" in text and "secret-token" not in live.shown(text)
     assert live.shown(text) == live.shown(live.agent_config_text(PARAMS, "", ""))
+
+
+def test_a_probe_of_a_process_that_was_replaced_is_discarded_and_probing_goes_on(tmp_path):
+    """A task restarted while its probe ran: the outcome is dropped, and the new process is probed."""
+    agent = live_agent.Agent(str(tmp_path))
+    check = health.normalise({"tcp": 80, "interval": 1, "retries": 1}, lambda *problem: None)
+    state = health.TaskHealth(check, True, 0.0)
+    agent.tasks = {"web.1": state}
+    state.observe((100, 1), 0.0)
+    state.probe_started(1.0)
+    state.observe((200, 2), 1.5)                      # restarted while the probe ran
+    agent.probe_done("web.1", (100, 1), (True, "old process"))
+    assert not state.healthy and state.output == ""   # nothing learnt from the old process
+    assert state.due(2.5)                             # and the new one is probed
