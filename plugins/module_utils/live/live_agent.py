@@ -38,7 +38,7 @@ import threading
 import time
 from typing import NamedTuple
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
     availability, health, live_balancing, membership, probes)
@@ -162,7 +162,7 @@ class Agent:
 
     def restore_previous(self, now):
         """After a restart: tasks whose process is the same keep the health the last agent saw."""
-        previous = _read_json(availability.facts_path(self.state_dir)) or {}
+        previous = supervisor.read_json(availability.facts_path(self.state_dir)) or {}
         if previous.get("boot") != availability.boot_id():
             return
         processes = self.runner.processes([n for n, t in self.tasks.items() if t.supervised])
@@ -472,14 +472,6 @@ def _has_seq(members, host, seq):
             have = membership.decode(member["tags"].get(membership.HEALTH_TAG), [])[0]
             return have is not None and have >= seq
     return False
-
-
-def _read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
 
 
 def _run_command(args):
