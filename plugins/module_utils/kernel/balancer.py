@@ -26,9 +26,9 @@ def choose(requested):
     return "ipvs" if has_ipvs else "nftables"
 
 
-def _nft_table(table, services, balance, changes):
+def _nft_table(table, services, balance, changes, have):
     body = lb_nftables.render(table, services, balance=balance) if services or balance else None
-    nftables.ensure(lb_nftables.FAMILY, table, body, changes)
+    nftables.ensure(lb_nftables.FAMILY, table, body, changes, have)
 
 
 def _forwarding(services, changes):
@@ -64,10 +64,11 @@ def reconcile(requested, wanted, table, changes, flush=True):
     family = lb_nftables.FAMILY
     if backend == "ipvs":
         # Only services this module marked are its own: others (Docker's, kube-proxy's) stay.
-        owned = lb_nftables.owned_marks(nftables.current(family, table)) | {s["fwmark"] for s in services}
+        marking = nftables.current(family, table)
+        owned = lb_nftables.owned_marks(marking) | {s["fwmark"] for s in services}
         with lb_ipvs.connect() as ipvs:
             have = {mark: svc for mark, svc in lb_ipvs.current(ipvs).items() if mark in owned}
-            _nft_table(table, services, False, changes)
+            _nft_table(table, services, False, changes, marking)
             lb_ipvs.apply(ipvs, services, have, changes)
         for name, value in sorted(lb_ipvs.sysctl_changes(services).items()):
             changes("sysctl net.ipv4.vs.%s=%s" % (name, value), lb_ipvs.set_sysctl, name, value)
@@ -77,8 +78,9 @@ def reconcile(requested, wanted, table, changes, flush=True):
                  for s in services}
         return backend, _ipvs_lines(have), _ipvs_lines(after), services
     before = nftables.text(family, table)
-    gone_vips = lb_nftables.marked_vips(nftables.current(family, table)) - {s["vip"] for s in services}
-    _nft_table(table, services, wanted is not None, changes)
+    table_now = nftables.current(family, table)
+    gone_vips = lb_nftables.marked_vips(table_now) - {s["vip"] for s in services}
+    _nft_table(table, services, wanted is not None, changes, table_now)
     _forwarding(services, changes)
     if flush:
         flush_stale(services, gone_vips, changes)

@@ -7,6 +7,10 @@ Desired and actual are compared in nft's own JSON form: the desired text is
 loaded into a scratch network namespace (`unshare --net`) and listed there, so
 nft itself normalises both sides (set element order, expression forms). Rule
 handles and counter values are left out of the comparison.
+
+Every `nft` run is a process (~0.1 s under emulation, where the live agent re-applies
+balancing within seconds): a table is read with one run, and a desired text's canonical
+form is worked out once per process.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import json
 import subprocess
 
 VOLATILE = ("handle", "packets", "bytes")
+CANONICAL_CACHE_SIZE = 64
+_canonical_cache = {}       # (family, table, text, json?) -> nft's listing of it in a scratch namespace
+UNREAD = object()           # the caller has not read the table (None: it read it, and there is none)
 
 
 class NftError(Exception):
@@ -50,17 +57,31 @@ def exists(family, table):
                for item in json.loads(listing).get("nftables", []))
 
 
+def _listing(family, table, json_output):
+    """`nft list table` in one run; None when the table does not exist."""
+    try:
+        return _nft((["-j"] if json_output else []) + ["list", "table", family, table])
+    except NftError:
+        if exists(family, table):
+            raise
+        return None
+
+
 def current(family, table):
     """The table in canonical JSON objects, or None when it does not exist."""
-    if not exists(family, table):
-        return None
-    return _objects(_nft(["-j", "list", "table", family, table]))
+    listing = _listing(family, table, True)
+    return None if listing is None else _objects(listing)
 
 
 def _listed_in_scratch(family, table, text, json_output):
-    """Load `text` into a fresh network namespace and list the table there."""
-    load_then_list = 'nft -f - && exec nft %s list table "$0" "$1"' % ("-j" if json_output else "")
-    return _run(["unshare", "--net", "--", "sh", "-c", load_then_list, family, table], text)
+    """Load `text` into a fresh network namespace and list the table there (once per process)."""
+    key = (family, table, text, json_output)
+    if key not in _canonical_cache:
+        if len(_canonical_cache) >= CANONICAL_CACHE_SIZE:
+            _canonical_cache.clear()
+        load_then_list = 'nft -f - && exec nft %s list table "$0" "$1"' % ("-j" if json_output else "")
+        _canonical_cache[key] = _run(["unshare", "--net", "--", "sh", "-c", load_then_list, family, table], text)
+    return _canonical_cache[key]
 
 
 def canonical(family, table, text):
@@ -73,17 +94,16 @@ def canonical_text(family, table, text):
     return _listed_in_scratch(family, table, text, False)
 
 
-def differs(family, table, text_):
-    """Whether the live table differs from `text_` (a missing table always does)."""
-    have = current(family, table)
+def differs(family, table, text_, have=UNREAD):
+    """Whether the live table (`have`: current()'s result, when the caller read it) differs from
+    `text_` (a missing table always does)."""
+    have = current(family, table) if have is UNREAD else have
     return have is None or have != canonical(family, table, text_)
 
 
 def text(family, table):
     """Human-readable listing for diffs (display only, never parsed)."""
-    if not exists(family, table):
-        return ""
-    return _nft(["list", "table", family, table])
+    return _listing(family, table, False) or ""
 
 
 def counters(family, table):
@@ -103,12 +123,13 @@ def delete(family, table):
     _nft(["delete", "table", family, table])
 
 
-def ensure(family, table, body, changes):
-    """Through `changes`: replace the table when it differs from `body`, delete it when body is None."""
+def ensure(family, table, body, changes, have=UNREAD):
+    """Through `changes`: replace the table when it differs from `body`, delete it when body is None.
+    `have`: the table as current() read it, when the caller did."""
     if body is not None:
-        if differs(family, table, body):
+        if differs(family, table, body, have):
             changes("replace nftables table %s %s" % (family, table), replace, family, table, body)
-    elif exists(family, table):
+    elif exists(family, table) if have is UNREAD else have is not None:
         changes("delete nftables table %s %s" % (family, table), delete, family, table)
 
 
