@@ -6,8 +6,10 @@
 One process per host, supervised like the resolver, next to the host's Serf agent:
 
 - it runs the healthchecks of this host's tasks (health.py, probes.py) and watches their
-  processes, and publishes their health as this host's Serf tag (membership.py), with a
-  user event so the other hosts look at once instead of after Serf's event coalescing;
+  processes, and publishes their health as this host's Serf tag (membership.py), and in a
+  user event that carries the tag, so the other hosts apply it at once instead of after
+  Serf's event coalescing and a look at the members (every `serf` run is a process, slow
+  under emulation);
 - it reads the members and their tags from Serf, on each event and every MEMBERS_EVERY
   seconds, and joins the planned peers it does not see alive;
 - from both it writes the facts (availability.py) and re-applies every sandbox's balancing
@@ -52,8 +54,10 @@ MEMBERS_EVERY = 5.0          # seconds between polls of Serf when no event came 
 JOIN_EVERY = 5.0             # seconds between joins of planned peers not seen alive
 SETTLE = 3.0                 # after a start, facts wait this long for a peer to be seen alive
 HEARTBEAT = 3.0              # the facts are refreshed this often (availability.STALE_AFTER trusts 15 s)
-HINT_WINDOW = 2.0            # after an event, poll Serf until the tag it announced arrives, this long
+HINT_WINDOW = 2.0            # after an event without its tag, poll Serf until the tag arrives, this long
 HINT_POLL = 0.05
+HINT_HOLD = 5.0              # a tag an event carried stands this long against an older one in Serf's list
+HINT_PAYLOAD_LIMIT = 256     # Serf refuses user events over 512 bytes: a longer tag is announced by its number
 PROBE_WORKERS = 8
 
 
@@ -112,6 +116,7 @@ class Agent:
         self.runner = None
         self.tasks = {}              # local task name -> health.TaskHealth
         self.remote = {}             # host -> {task name: healthy}
+        self.hinted = {}             # host -> (seq, monotonic until): the tag its last event carried
         self.statuses = {}           # host -> Serf status
         self.members = []            # every member Serf knows, planned or not: [{name, addr, status}]
         self.started = time.monotonic()
@@ -221,24 +226,30 @@ class Agent:
         for host, status in sorted(self.statuses.items()):
             if status != before.get(host) and host != self.config["node"]:
                 log("%s: %s -> %s" % (host, before.get(host), status))
+        now = time.monotonic()
         for member in members:
-            self.remote_health(member)
+            self.remote_health(member, now)
         mine = next((m for m in members if m["name"] == self.config["node"]), None)
         if mine is not None and self.tag is not None and mine["tags"].get(membership.HEALTH_TAG) != self.tag:
             self.publishes.put(Publish(self.tag, announce=False))    # Serf restarted and lost it: set it again
 
-    def remote_health(self, member):
+    def remote_health(self, member, now):
         """A host's tasks' health from its tag. A tag for another task list keeps what was known by
-        name; a host that is not alive, or alive again without its tag yet (just rebooted), knows nothing."""
+        name; a host that is not alive, or alive again without its tag yet (just rebooted), knows nothing.
+        A tag older than the one the host's last event carried is Serf's list not caught up yet."""
         host, names = member["name"], self.config["view"].get(member["name"])
         if names is None or host == self.config["node"]:
             return
         tag = member["tags"].get(membership.HEALTH_TAG)
         if self.statuses.get(host) != "alive" or tag is None:
             self.remote.pop(host, None)
+            self.hinted.pop(host, None)
+            return
+        seq, decoded = membership.decode(tag, names)
+        hinted_seq, hold_until = self.hinted.get(host, (None, 0.0))
+        if now < hold_until and (seq is None or seq < hinted_seq):
             return
         known = self.remote.get(host, {})
-        _seq, decoded = membership.decode(tag, names)
         if decoded is not None:
             changed = ["%s %s" % (n, "healthy" if ok else "not healthy")
                        for n, ok in sorted(decoded.items()) if known.get(n) != ok]
@@ -246,6 +257,14 @@ class Agent:
                 log("%s: %s" % (host, ", ".join(changed)))
             known = decoded
         self.remote[host] = {n: known[n] for n in names if n in known}
+
+    def hint_arrived(self, host, tag, now):
+        """A host's new health tag, carried by its event: taken now, without asking Serf."""
+        seq = membership.decode(tag, [])[0]
+        if seq is None or host == self.config["node"] or host not in self.config["view"]:
+            return
+        self.hinted[host] = (seq, now + HINT_HOLD)
+        self.remote_health({"name": host, "tags": {membership.HEALTH_TAG: tag}}, now)
 
     # ---- what everyone is told -----------------------------------------------------------
 
@@ -340,23 +359,25 @@ class Agent:
                 except socket.timeout:
                     continue
                 if text[:2] == ["user", membership.HINT_EVENT] and len(text) == 4 and text[3].isdigit():
-                    self.polls.put((text[2], int(text[3])))
+                    self.polls.put((text[2], int(text[3])))     # a tag too long for the event: ask Serf
+                elif text[:2] == ["user", membership.HINT_EVENT] and len(text) == 4:
+                    self.events.put(("hint", text[2], text[3]))
                 else:
                     self.polls.put("now")
             os.unlink(path)
 
     def publisher(self):
-        """Sets this host's health tag, then tells the others to look (retried until Serf takes it)."""
+        """Tells the others this host's new health in an event, then sets it as the host's tag
+        (retried until Serf takes both)."""
         pending = None
         while not self.stop.is_set():
             pending = self.publishes.take(1.0 if pending else 5.0) or pending
             if pending is None or self.serf is None:
                 continue
             try:
-                self.serf.set_tag(membership.HEALTH_TAG, pending.tag)
                 if pending.announce:
-                    seq = pending.tag.split(".")[0]
-                    self.serf.event(membership.HINT_EVENT, "%s %s" % (self.config["node"], seq))
+                    self.serf.event(membership.HINT_EVENT, hint_payload(self.config["node"], pending.tag))
+                self.serf.set_tag(membership.HEALTH_TAG, pending.tag)
                 log("published %s" % pending.tag)
                 pending = None
             except membership.MembershipError as exc:
@@ -453,6 +474,8 @@ class Agent:
                 self.probe_done(*event[1:])
             elif event[0] == "members":
                 self.members_arrived(event[1])
+            elif event[0] == "hint":
+                self.hint_arrived(event[1], event[2], now)
             if self.load_config():
                 self.polls.put("now")
                 changed = True
@@ -464,6 +487,12 @@ class Agent:
             if changed:
                 self.update(now)
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def hint_payload(node, tag):
+    """The announcement's payload: the tag itself, or its number when it is too long for an event."""
+    payload = "%s %s" % (node, tag)
+    return payload if len(payload) <= HINT_PAYLOAD_LIMIT else "%s %s" % (node, tag.split(".")[0])
 
 
 def _has_seq(members, host, seq):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, live
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health, live_agent, live_hint
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health, live_agent, live_hint, membership
 
 PARAMS = {"node": "h2", "advertise_addr": "198.18.0.12", "port": 7946, "supervisor": "auto",
           "peers": [{"name": "h3", "address": "198.18.0.13"}, {"name": "h1", "address": "198.18.0.11"}],
@@ -73,3 +73,38 @@ def test_a_probe_of_a_process_that_was_replaced_is_discarded_and_probing_goes_on
     agent.probe_done("web.1", (100, 1), (True, "old process"))
     assert not state.healthy and state.output == ""   # nothing learnt from the old process
     assert state.due(2.5)                             # and the new one is probed
+
+
+def _agent_seeing_h1_alive(tmp_path):
+    agent = live_agent.Agent(str(tmp_path))
+    agent.config = {"node": "h2", "view": {"h1": ["web.1"], "h2": ["web.2"]}}
+    agent.statuses = {"h1": "alive", "h2": "alive"}
+    return agent
+
+
+def test_a_tag_carried_by_an_event_counts_at_once_and_an_older_one_in_serf_s_list_does_not_undo_it(tmp_path):
+    agent = _agent_seeing_h1_alive(tmp_path)
+    down, up = membership.encode(100, ["web.1"], set()), membership.encode(200, ["web.1"], {"web.1"})
+    agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 0.0)
+    assert agent.remote["h1"] == {"web.1": False}
+    agent.hint_arrived("h1", up, 1.0)
+    assert agent.remote["h1"] == {"web.1": True}
+    agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 2.0)    # Serf's list lags
+    assert agent.remote["h1"] == {"web.1": True}
+    agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 1.0 + live_agent.HINT_HOLD + 0.1)
+    assert agent.remote["h1"] == {"web.1": False}      # past the hold, Serf's list is the truth again
+
+
+def test_an_event_names_a_tag_too_long_for_serf_by_its_number(tmp_path):
+    short = membership_tag(["web.1"])
+    assert live_agent.hint_payload("h1", short) == "h1 " + short
+    long_tag = membership_tag(["t%d" % i for i in range(3000)])
+    assert live_agent.hint_payload("h1", long_tag) == "h1 " + long_tag.split(".")[0]
+    agent = _agent_seeing_h1_alive(tmp_path)
+    agent.hint_arrived("h2", short, 0.0)                # its own event comes back: nothing learnt
+    agent.hint_arrived("h9", short, 0.0)                # a host of no plan: nothing learnt
+    assert agent.remote == {} and agent.hinted == {}
+
+
+def membership_tag(names):
+    return membership.encode(1795862150175, names, set(names))
