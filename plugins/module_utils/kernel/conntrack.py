@@ -17,7 +17,7 @@ import errno
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel.netns import NetlinkError
 
 try:
-    from pyroute2 import Conntrack
+    from pyroute2.conntrack import Conntrack
 except ImportError:  # netns.require_pyroute2() reports a missing pyroute2
     Conntrack = None
 

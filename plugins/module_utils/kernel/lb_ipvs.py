@@ -11,7 +11,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import sys
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel.netns import NetlinkError
 
 try:
-    from pyroute2 import IPVS, IPVSDest, IPVSService
+    from pyroute2.ipvs import IPVS, IPVSDest, IPVSService
 except ImportError:  # netns.require_pyroute2() reports a missing pyroute2
     IPVS = None
 

@@ -11,12 +11,14 @@ import traceback
 
 NETNS_DIR = "/run/netns"
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import pyroute2_parts
+
 try:
-    from pyroute2 import IPRoute
+    pyroute2_parts.register()
+    from pyroute2.iproute.linux import IPRoute
     from pyroute2 import netns as _netns
     from pyroute2.netlink.exceptions import NetlinkError
-    import pyroute2
-    PYROUTE2_VERSION = getattr(pyroute2, "__version__", "0")
+    from pyroute2.config.version import __version__ as PYROUTE2_VERSION
     PYROUTE2_IMPORT_ERROR = None
 except ImportError:  # reported by require_pyroute2()
     IPRoute = None

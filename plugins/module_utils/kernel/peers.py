@@ -18,7 +18,10 @@ from __future__ import annotations
 import socket
 import struct
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import pyroute2_parts
+
 try:
+    pyroute2_parts.register()
     from pyroute2.netlink import (NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE,
                                   NLM_F_REQUEST, NLMSG_ERROR)
     from pyroute2.netlink.rtnl import RTM_DELNEIGH, RTM_GETLINK, RTM_NEWNEIGH

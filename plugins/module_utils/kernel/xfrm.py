@@ -18,7 +18,10 @@ import socket
 import struct
 import subprocess
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import pyroute2_parts
+
 try:
+    pyroute2_parts.register()
     from pyroute2.netlink import (NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
                                   NETLINK_XFRM, nla, nlmsg)
     from pyroute2.netlink.nlsocket import NetlinkSocket
