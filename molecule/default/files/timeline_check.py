@@ -11,6 +11,8 @@ offset) and prints, per client:
   victim_back       seconds from the recovery (without one: from the fault, a resume) to the victim's
                     first answer after it (null: it never answered)
   answers           answers per server
+  watched           seconds from the recovery (without one: from the fault) to the last request the
+                    client started: a client that stopped before cannot tell what followed
 """
 import json
 import sys
@@ -22,6 +24,7 @@ def summary(timeline, fault, recovered, settle, victim):
     end = recovered if recovered is not None else float("inf")
     since = recovered if recovered is not None else fault
     back = [t - since for t in answered if t >= since]
+    started = [t for times in timeline["answers"].values() for t in times] + failed
     return {
         "failures": len(failed),
         "last_failure": round(max(failed) - fault, 2) if failed else None,
@@ -30,6 +33,7 @@ def summary(timeline, fault, recovered, settle, victim):
         "victim_back": round(min(back), 2) if back else None,
         "answers": {server: len(times) for server, times in sorted(timeline["answers"].items())},
         "errors": sorted({error for _t, error in timeline["failures"]})[:5],
+        "watched": round(max(started) - since, 2) if started else None,
     }
 
 
