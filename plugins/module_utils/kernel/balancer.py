@@ -53,22 +53,25 @@ def flush_stale(services, gone_vips, changes):
                     % (len(stale), conntrack.describe(stale)), conntrack.flush, ct, stale)
 
 
-def reconcile(requested, wanted, table, changes, flush=True):
+def reconcile(requested, wanted, table, changes, flush=True, marking=True):
     """Make `wanted` (service dicts) the namespace's whole set; None removes them and the table.
 
     flush=False leaves tracked connections to removed backends for the caller's flush_stale()
     (the live agent switches every sandbox first, then walks the connection tables).
+    marking=False leaves IPVS's marking table as it is: the live agent re-applies the services a
+    converge programmed, with other backends only, and every nft run costs a process.
     Returns (backend, diff lines before, diff lines after, normalised services)."""
     backend = choose(requested)
     services = lb.normalise(wanted or [], backend)
     family = lb_nftables.FAMILY
     if backend == "ipvs":
         # Only services this module marked are its own: others (Docker's, kube-proxy's) stay.
-        marking = nftables.current(family, table)
-        owned = lb_nftables.owned_marks(marking) | {s["fwmark"] for s in services}
+        marked = nftables.current(family, table) if marking else None
+        owned = lb_nftables.owned_marks(marked) | {s["fwmark"] for s in services}
         with lb_ipvs.connect() as ipvs:
             have = {mark: svc for mark, svc in lb_ipvs.current(ipvs).items() if mark in owned}
-            _nft_table(table, services, False, changes, marking)
+            if marking:
+                _nft_table(table, services, False, changes, marked)
             lb_ipvs.apply(ipvs, services, have, changes)
         for name, value in sorted(lb_ipvs.sysctl_changes(services).items()):
             changes("sysctl net.ipv4.vs.%s=%s" % (name, value), lb_ipvs.set_sysctl, name, value)

@@ -426,7 +426,8 @@ class Agent:
 
     def reapply(self, facts):
         """Every sandbox whose mask changed is switched first; then the connections tracked to the
-        backends that left are flushed (walking a big conntrack table must not delay the others)."""
+        backends that left are flushed (walking a big conntrack table must not delay the others).
+        IPVS's marking stays as the converge made it: only backends change here."""
         flushes = []
         for sandbox, record in sorted(live_balancing.records(self.state_dir).items()):
             if not netns.exists(sandbox) or record.get("planned") is None:
@@ -438,7 +439,7 @@ class Agent:
             with netns.inside(sandbox):
                 backend, _before, _after, services = live_balancing.reconcile(
                     self.state_dir, sandbox, record["backend"], record["planned"], record["table"], changes, facts,
-                    flush=False)
+                    flush=False, marking=False)
             log("%s: %s" % (sandbox, "; ".join(changes.done) or "as it was"))
             if backend == "nftables" and live_balancing.removed(record.get("applied"), applied):
                 flushes.append((sandbox, services))

@@ -72,13 +72,14 @@ def record_text(backend, table, planned, applied):
                       sort_keys=True, indent=1) + "\n"
 
 
-def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush=True):
+def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush=True, marking=True):
     """Program the current namespace (sandbox `sandbox`) with `planned` masked by `facts`;
     None removes its services and its record. Call it under locked(), in the sandbox.
+    flush and marking: as balancer.reconcile() takes them.
 
     Returns balancer.reconcile()'s (backend, before, after, services)."""
     applied = None if planned is None else availability.mask_backends(planned, facts)
-    result = balancer.reconcile(backend, applied, table, changes, flush)
+    result = balancer.reconcile(backend, applied, table, changes, flush, marking)
     path = record_path(state_dir, sandbox)
     if planned is None:
         if os.path.exists(path):
