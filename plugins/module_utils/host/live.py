@@ -21,6 +21,10 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.live import avail
 
 SERF_TASK = "swarmnet-serf"
 AGENT_TASK = "swarmnet-live"
+# Serf and the agent act for every task of the host when one fails, and a busy host is when that
+# matters: they do not wait behind the tasks for the CPU (nor do the probes, serf commands and
+# event handlers they start).
+CONTROL_NICE = -10
 SERF_CONFIG = "serf.json"
 
 
@@ -94,12 +98,12 @@ class Layout:
 
     def serf_spec(self, serf, config_text):
         return {"name": SERF_TASK, "service": "swarmnet", "netns": None, "program": _digest(config_text),
-                "command": [serf, "agent", "-config-file", self.serf_config]}
+                "command": [serf, "agent", "-config-file", self.serf_config], "nice": CONTROL_NICE}
 
     def agent_spec(self, programs):
         code = "".join(programs[path] for path in sorted(programs))
         return {"name": AGENT_TASK, "service": "swarmnet", "netns": None, "program": _digest(code),
-                "command": [self.python, self.agent_entry, self.state_dir]}
+                "command": [self.python, self.agent_entry, self.state_dir], "nice": CONTROL_NICE}
 
     def wait_loaded(self, config_text, timeout):
         """The agent's facts once it has read `config_text` (and Serf answered), or None after `timeout`."""

@@ -95,6 +95,8 @@ class Task:
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd="/", close_fds=True, start_new_session=True)
         log.close()
+        if spec.get("nice") is not None:
+            os.setpriority(os.PRIO_PROCESS, self.proc.pid, spec["nice"])
         self.started, self.exited = time.time(), None
         write_json(status_path(state_dir, spec["name"]),
                    {"pid": self.proc.pid, "digest": self.digest, "restarts": restarts, "started": self.started})

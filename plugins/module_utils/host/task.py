@@ -94,8 +94,9 @@ def unit_text(spec):
            "",
            "[Service]"]
         + sandbox
-        + ["ExecStart=" + " ".join(_exec_quote(a) for a in spec["command"]),
-           "Restart=always",
+        + ["ExecStart=" + " ".join(_exec_quote(a) for a in spec["command"])]
+        + (["Nice=%d" % spec["nice"]] if spec.get("nice") is not None else [])
+        + ["Restart=always",
            "RestartSec=1",
            "",
            "[Install]",
