@@ -27,8 +27,10 @@ import subprocess
 SERF = "serf"
 DEFAULT_RPC_PORT = 7373
 HEALTH_TAG = "health"
-HINT_EVENT = "swarmnet-health"      # a user event that says "my health tag changed, look now"
-EVENTS = "member-join,member-leave,member-failed,member-update,member-reap,user:" + HINT_EVENT
+HINT_EVENT = "swarmnet-health"      # a user event that carries a host's new health tag
+# Membership changes, and the health events. Not member-update: a tag change comes with its own
+# event, and Serf runs one handler at a time (a second per run on a busy emulated CPU).
+EVENTS = "member-join,member-leave,member-failed,member-reap,user:" + HINT_EVENT
 KEY_HEX_DIGITS = 64                 # AES-256, the largest key Serf takes
 RECONNECT_INTERVAL = "5s"           # Serf's default is 30 s; a host back on the network rejoins sooner
 

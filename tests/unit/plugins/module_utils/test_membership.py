@@ -54,7 +54,7 @@ def test_the_agent_configuration_binds_the_advertise_address_and_holds_the_key_a
     assert config["rpc_auth"] == membership.rpc_auth(KEY) and len(config["rpc_auth"]) == 32
     assert config["leave_on_terminate"] is True
     assert config["event_handlers"] == [
-        "member-join,member-leave,member-failed,member-update,member-reap,user:swarmnet-health="
+        "member-join,member-leave,member-failed,member-reap,user:swarmnet-health="
         "/opt/swarmnet/libexec/swarmnet-live-hint /x.sock"]
 
 
