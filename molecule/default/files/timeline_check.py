@@ -46,7 +46,7 @@ def main():
     spec = json.load(sys.stdin)
     offsets = spec.get("offsets") or {}
     print(json.dumps({client: summary(shifted(timeline, offsets.get(client, 0.0)), spec["fault"],
-                                      spec.get("recovered"), spec["settle"], spec["victim"])
+                                      spec.get("recovered"), float(spec["settle"]), spec["victim"])
                       for client, timeline in sorted(spec["timelines"].items())}))
 
 
