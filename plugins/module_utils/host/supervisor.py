@@ -96,7 +96,10 @@ class Task:
             cwd="/", close_fds=True, start_new_session=True)
         log.close()
         if spec.get("nice") is not None:
-            os.setpriority(os.PRIO_PROCESS, self.proc.pid, spec["nice"])
+            try:
+                os.setpriority(os.PRIO_PROCESS, self.proc.pid, spec["nice"])
+            except OSError:
+                pass            # no CAP_SYS_NICE (a container): it runs at the default priority
         self.started, self.exited = time.time(), None
         write_json(status_path(state_dir, spec["name"]),
                    {"pid": self.proc.pid, "digest": self.digest, "restarts": restarts, "started": self.started})
