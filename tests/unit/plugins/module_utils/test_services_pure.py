@@ -6,7 +6,7 @@ from types import SimpleNamespace as T
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import registry, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import live, registry, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import conntrack, mesh
 
 SERVICES = [{"vip": "10.10.1.8", "port": None,
@@ -45,6 +45,13 @@ def test_unit_quotes_arguments_for_systemd():
     assert "Restart=always" in unit
     # Ordered after the boot-time restore, never pulling it in (a converge restarts tasks).
     assert "After=network.target swarmnet-restore.service" in unit and "Wants=" not in unit
+    assert "Nice=" not in unit                       # a user's task keeps the default priority
+
+
+def test_the_control_plane_s_units_run_ahead_of_the_tasks():
+    layout = live.Layout("/var/lib/swarmnet", "/opt/swarmnet/venv/bin/python")
+    for spec in (layout.serf_spec("/usr/bin/serf", "config"), layout.agent_spec({"/a": "code"})):
+        assert "\nNice=-10\n" in task.unit_text(spec)
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (package systemd)")
