@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, live
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health, live_agent, live_hint, membership
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health, live_agent, live_hint, membership, probes
 
 PARAMS = {"node": "h2", "advertise_addr": "198.18.0.12", "port": 7946, "supervisor": "auto",
           "peers": [{"name": "h3", "address": "198.18.0.13"}, {"name": "h1", "address": "198.18.0.11"}],
@@ -108,3 +108,8 @@ def test_an_event_names_a_tag_too_long_for_serf_by_its_number(tmp_path):
 
 def membership_tag(names):
     return membership.encode(1795862150175, names, set(names))
+
+
+def test_an_exec_probe_runs_at_the_default_priority_whatever_the_agent_s():
+    assert probes.exec_argv("web.1", ["true"], -10) == ["nice", "-n", "10", "ip", "netns", "exec", "web.1", "true"]
+    assert probes.exec_argv("web.1", ["true"], 0) == ["ip", "netns", "exec", "web.1", "true"]
