@@ -22,8 +22,8 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.live import avail
 SERF_TASK = "swarmnet-serf"
 AGENT_TASK = "swarmnet-live"
 # Serf and the agent act for every task of the host when one fails, and a busy host is when that
-# matters: they do not wait behind the tasks for the CPU (nor do the probes, serf commands and
-# event handlers they start).
+# matters: they do not wait behind the tasks for the CPU (nor do the serf commands and event
+# handlers they start; exec probes go back to the default, probes.exec_argv).
 CONTROL_NICE = -10
 SERF_CONFIG = "serf.json"
 

@@ -15,12 +15,11 @@ form is worked out once per process.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 
 VOLATILE = ("handle", "packets", "bytes")
-CANONICAL_CACHE_SIZE = 64
-_canonical_cache = {}       # (family, table, text, json?) -> nft's listing of it in a scratch namespace
 UNREAD = object()           # the caller has not read the table (None: it read it, and there is none)
 
 
@@ -73,15 +72,11 @@ def current(family, table):
     return None if listing is None else _objects(listing)
 
 
+@functools.lru_cache(maxsize=64)
 def _listed_in_scratch(family, table, text, json_output):
     """Load `text` into a fresh network namespace and list the table there (once per process)."""
-    key = (family, table, text, json_output)
-    if key not in _canonical_cache:
-        if len(_canonical_cache) >= CANONICAL_CACHE_SIZE:
-            _canonical_cache.clear()
-        load_then_list = 'nft -f - && exec nft %s list table "$0" "$1"' % ("-j" if json_output else "")
-        _canonical_cache[key] = _run(["unshare", "--net", "--", "sh", "-c", load_then_list, family, table], text)
-    return _canonical_cache[key]
+    load_then_list = 'nft -f - && exec nft %s list table "$0" "$1"' % ("-j" if json_output else "")
+    return _run(["unshare", "--net", "--", "sh", "-c", load_then_list, family, table], text)
 
 
 def canonical(family, table, text):
