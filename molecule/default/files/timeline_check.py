@@ -1,9 +1,12 @@
 """Test helper: what clients saw around a fault, from http_probe.py's timelines.
 
-Reads {"fault": T, "recovered": T or null, "settle": S, "victim": ADDRESS, "timelines": {client:
-timeline}, "offsets": {client: seconds its clock is ahead}} on stdin (wall-clock seconds; fault and
-recovered on the reference clock, each timeline on its client's, moved onto the reference by its
-offset) and prints, per client:
+Reads {"fault": T, "recovered": T or null, "settle": S, "window": W or null, "victim": ADDRESS,
+"timelines": {client: timeline}, "offsets": {client: seconds its clock is ahead}} on stdin
+(wall-clock seconds; fault and recovered on the reference clock, each timeline on its client's,
+moved onto the reference by its offset). Only requests started within W seconds of the recovery
+(without one: of the fault) count: a client may ask on while the controller gets round to stopping
+it, tens of seconds under emulation, and what it sees then is the test's own load, not the fault's.
+Prints, per client:
   failures          requests that failed, in all
   last_failure      seconds from the fault to the start of the last failed request (null: none)
   failed_after      failed requests started more than `settle` seconds after the fault
@@ -12,17 +15,21 @@ offset) and prints, per client:
                     first answer after it (null: it never answered)
   answers           answers per server
   watched           seconds from the recovery (without one: from the fault) to the last request the
-                    client started: a client that stopped before cannot tell what followed
+                    client started within the window: a client that stopped before cannot tell
+                    what followed
+  beyond            requests started after the window, not counted above
 """
 import json
 import sys
 
 
-def summary(timeline, fault, recovered, settle, victim):
+def summary(timeline, fault, recovered, settle, victim, window=None):
+    since = recovered if recovered is not None else fault
+    until = since + float(window) if window is not None else float("inf")
+    timeline, beyond = within(timeline, until)
     failed = [t for t, _error in timeline["failures"]]
     answered = timeline["answers"].get(victim, [])
     end = recovered if recovered is not None else float("inf")
-    since = recovered if recovered is not None else fault
     back = [t - since for t in answered if t >= since]
     started = [t for times in timeline["answers"].values() for t in times] + failed
     return {
@@ -34,7 +41,16 @@ def summary(timeline, fault, recovered, settle, victim):
         "answers": {server: len(times) for server, times in sorted(timeline["answers"].items())},
         "errors": sorted({error for _t, error in timeline["failures"]})[:5],
         "watched": round(max(started) - since, 2) if started else None,
+        "beyond": beyond,
     }
+
+
+def within(timeline, until):
+    """The timeline's requests started by `until`, and how many started after."""
+    kept = {"answers": {server: [t for t in times if t <= until] for server, times in timeline["answers"].items()},
+            "failures": [[t, error] for t, error in timeline["failures"] if t <= until]}
+    total = sum(map(len, timeline["answers"].values())) + len(timeline["failures"])
+    return kept, total - sum(map(len, kept["answers"].values())) - len(kept["failures"])
 
 
 def shifted(timeline, offset):
@@ -46,7 +62,8 @@ def main():
     spec = json.load(sys.stdin)
     offsets = spec.get("offsets") or {}
     print(json.dumps({client: summary(shifted(timeline, offsets.get(client, 0.0)), spec["fault"],
-                                      spec.get("recovered"), float(spec["settle"]), spec["victim"])
+                                      spec.get("recovered"), float(spec["settle"]), spec["victim"],
+                                      spec.get("window"))
                       for client, timeline in sorted(spec["timelines"].items())}))
 
 
