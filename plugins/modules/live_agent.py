@@ -120,6 +120,7 @@ actions:
   elements: str
 """
 
+import os
 import shutil
 import sys
 
@@ -145,6 +146,8 @@ def _present(module, runner, changes):
     agent_config = live_layer.agent_config_text(p, membership.rpc_auth(p["key"]), layer.rpc_addr(p["rpc_port"]))
     programs = layer.program_files()
     files.ensure(programs, changes, executable=layer.entry_points())
+    for path in layer.obsolete():
+        changes("remove %s (obsolete)" % path, os.unlink, path)
     files.ensure({layer.agent_config: agent_config}, changes, mode=0o600)
     files.ensure({layer.serf_config: serf_config}, changes, mode=0o600)
     runner.ensure_present(layer.serf_spec(serf, serf_config), changes)

@@ -77,7 +77,8 @@ class Layout:
         self.agent_config = live_agent.config_path(state_dir)
         self.serf_config = os.path.join(self.dir, SERF_CONFIG)
         self.agent_entry = os.path.join(deploy.LIBEXEC, AGENT_TASK)
-        self.hint_entry = os.path.join(deploy.LIBEXEC, AGENT_TASK + "-hint")
+        # Serf's handler was a Python program here in earlier releases; a converge removes it (obsolete()).
+        self.former_hint_entry = os.path.join(deploy.LIBEXEC, AGENT_TASK + "-hint")
 
     @staticmethod
     def rpc_addr(port):
@@ -85,16 +86,19 @@ class Layout:
 
     def hint_command(self):
         """Serf's event handler (run by /bin/sh): forwards the event to the agent's socket."""
-        return "%s %s %s" % (self.python, self.hint_entry, live_agent.socket_path(self.state_dir))
+        return live_hint.command(live_agent.socket_path(self.state_dir))
 
     def program_files(self):
-        """Both programs and the module_utils they import (imported here, so they are all loaded)."""
+        """The agent's program and the module_utils it imports (imported here, so they are all loaded)."""
         return dict(deploy.package_files(), **{
-            self.agent_entry: deploy.entry_point_text(self.python, live_agent, "The live agent"),
-            self.hint_entry: deploy.entry_point_text(self.python, live_hint, "Serf's event handler")})
+            self.agent_entry: deploy.entry_point_text(self.python, live_agent, "The live agent")})
 
     def entry_points(self):
-        return {self.agent_entry, self.hint_entry}
+        return {self.agent_entry}
+
+    def obsolete(self):
+        """Files an older release installed that nothing runs any more."""
+        return [path for path in [self.former_hint_entry] if os.path.lexists(path)]
 
     def serf_spec(self, serf, config_text):
         return {"name": SERF_TASK, "service": "swarmnet", "netns": None, "program": _digest(config_text),
@@ -128,7 +132,7 @@ def remove(layout, runner, changes):
     runner.ensure_absent(AGENT_TASK, changes)
     runner.ensure_absent(SERF_TASK, changes)
     paths = [layout.agent_config, layout.serf_config, availability.facts_path(layout.state_dir),
-             live_agent.socket_path(layout.state_dir), layout.agent_entry, layout.hint_entry]
+             live_agent.socket_path(layout.state_dir), layout.agent_entry, layout.former_hint_entry]
     for path in paths:
         if os.path.lexists(path):
             changes("remove %s" % path, os.unlink, path)

@@ -43,7 +43,7 @@ from typing import NamedTuple
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
-    availability, health, live_balancing, membership, probes)
+    availability, health, live_balancing, live_hint, membership, probes)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 CONFIG = "agent.json"
@@ -345,7 +345,7 @@ class Agent:
                     log("pruning %s: %s" % (member["name"], exc))
 
     def listener(self):
-        """Datagrams from Serf's event handler (live_hint.py)."""
+        """Datagrams from Serf's event handler (live_hint.command())."""
         path = socket_path(self.state_dir)
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             if os.path.exists(path):
@@ -355,13 +355,13 @@ class Agent:
             sock.settimeout(0.5)
             while not self.stop.is_set():
                 try:
-                    text = sock.recv(1024).decode(errors="replace").split()
+                    message = live_hint.parse(sock.recv(4096))
                 except socket.timeout:
                     continue
-                if text[:2] == ["user", membership.HINT_EVENT] and len(text) == 4 and text[3].isdigit():
-                    self.polls.put((text[2], int(text[3])))     # a tag too long for the event: ask Serf
-                elif text[:2] == ["user", membership.HINT_EVENT] and len(text) == 4:
-                    self.events.put(("hint", text[2], text[3]))
+                if message[0] == "seq":
+                    self.polls.put(message[1:])                 # a tag too long for the event: ask Serf
+                elif message[0] == "hint":
+                    self.events.put(message)
                 else:
                     self.polls.put("now")
             os.unlink(path)

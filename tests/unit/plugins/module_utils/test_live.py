@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -25,7 +26,7 @@ def test_both_programs_run_from_nothing_but_their_deployed_files(tmp_path):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     lib = str(tmp_path / deploy.LIB_DIR.lstrip("/"))
-    for program_module in (live_agent, live_hint):
+    for program_module in (live_agent, live_hint):     # the agent imports live_hint to read the handler's datagrams
         package, name = program_module.__name__.rsplit(".", 1)
         check = subprocess.run(
             [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, %r); from %s import %s; print(%s.__file__)"
@@ -35,10 +36,34 @@ def test_both_programs_run_from_nothing_but_their_deployed_files(tmp_path):
         assert check.stdout.strip().startswith(lib)
 
 
-def test_the_hint_program_says_which_event_and_which_host_changed():
-    assert live_hint.message({"SERF_EVENT": "user", "SERF_USER_EVENT": "swarmnet-health"}, "h2 1795\n") \
-        == b"user swarmnet-health h2 1795"
-    assert live_hint.message({"SERF_EVENT": "member-failed"}, "h3\t198.18.0.13\t\t\n") == b"member-failed"
+def _handler_sends(tmp_path, environ, payload):
+    """What Serf's handler, run as Serf runs it (/bin/sh -c, the payload on stdin), sends to a socket."""
+    path = str(tmp_path / "agent.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(path)
+        sock.settimeout(5)
+        done = subprocess.run(["/bin/sh", "-c", live_hint.command(path)], input=payload, text=True,
+                              env=dict(environ, PATH=os.environ.get("PATH", "")), check=False)
+        assert done.returncode == 0
+        sent = sock.recv(4096)
+    os.unlink(path)
+    return sent
+
+
+def test_serf_s_handler_says_which_event_and_which_host_changed(tmp_path):
+    sent = _handler_sends(tmp_path, {"SERF_EVENT": "user", "SERF_USER_EVENT": "swarmnet-health"}, "h2 1795.ab.Aw\n")
+    assert live_hint.parse(sent) == ("hint", "h2", "1795.ab.Aw")
+    sent = _handler_sends(tmp_path, {"SERF_EVENT": "user", "SERF_USER_EVENT": "swarmnet-health"}, "h2 1795")
+    assert live_hint.parse(sent) == ("seq", "h2", 1795)
+    sent = _handler_sends(tmp_path, {"SERF_EVENT": "member-failed"}, "h3\t198.18.0.13\t\t\n")
+    assert live_hint.parse(sent) == ("poll",)
+    assert live_hint.parse(b"user other-event h2 17") == ("poll",)
+
+
+def test_serf_s_handler_succeeds_with_no_agent_listening(tmp_path):
+    done = subprocess.run(["/bin/sh", "-c", live_hint.command(str(tmp_path / "none.sock"))], input="h2 1\n",
+                          text=True, env={"SERF_EVENT": "user", "PATH": os.environ.get("PATH", "")}, check=False)
+    assert done.returncode == 0
 
 
 def test_a_new_serf_configuration_restarts_serf_new_code_the_agent_and_nothing_else_does():
@@ -49,7 +74,7 @@ def test_a_new_serf_configuration_restarts_serf_new_code_the_agent_and_nothing_e
     agent = layout.agent_spec({"/a": "code"})
     assert agent["command"] == ["/opt/swarmnet/venv/bin/python", layout.agent_entry, "/var/lib/swarmnet"]
     assert agent["program"] != layout.agent_spec({"/a": "new code"})["program"]
-    assert layout.hint_command().endswith("swarmnet-live-hint /var/lib/swarmnet/live/agent.sock")
+    assert "/var/lib/swarmnet/live/agent.sock" in layout.hint_command()
 
 
 def test_the_agent_knows_every_host_s_tasks_and_diffs_never_show_the_token():
