@@ -17,13 +17,15 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 FORWARD = "net/ipv4/ip_forward"
 
 
-def choose(requested):
+def _ipvs_socket(requested):
+    """The IPVS socket of the reconcile when it balances with IPVS; None for nftables. Opening it
+    is the test of whether the kernel has IPVS (auto takes it where it is)."""
     if requested == "nftables":
-        return requested
-    has_ipvs = lb_ipvs.available()
-    if requested == "ipvs" and not has_ipvs:
+        return None
+    ipvs = lb_ipvs.connect()
+    if requested == "ipvs" and ipvs is None:
         raise lb.LbError("backend=ipvs: this kernel has no IPVS (load ip_vs, or use backend=auto or nftables)")
-    return "ipvs" if has_ipvs else "nftables"
+    return ipvs
 
 
 def _nft_table(table, services, balance, changes, have):
@@ -61,14 +63,15 @@ def reconcile(requested, wanted, table, changes, flush=True, marking=True):
     marking=False leaves IPVS's marking table as it is: the live agent re-applies the services a
     converge programmed, with other backends only, and every nft run costs a process.
     Returns (backend, diff lines before, diff lines after, normalised services)."""
-    backend = choose(requested)
+    ipvs = _ipvs_socket(requested)
+    backend = "nftables" if ipvs is None else "ipvs"
     services = lb.normalise(wanted or [], backend)
     family = lb_nftables.FAMILY
-    if backend == "ipvs":
+    if ipvs is not None:
         # Only services this module marked are its own: others (Docker's, kube-proxy's) stay.
-        marked = nftables.current(family, table) if marking else None
-        owned = lb_nftables.owned_marks(marked) | {s["fwmark"] for s in services}
-        with lb_ipvs.connect() as ipvs:
+        with ipvs:
+            marked = nftables.current(family, table) if marking else None
+            owned = lb_nftables.owned_marks(marked) | {s["fwmark"] for s in services}
             have = {mark: svc for mark, svc in lb_ipvs.current(ipvs).items() if mark in owned}
             if marking:
                 _nft_table(table, services, False, changes, marked)

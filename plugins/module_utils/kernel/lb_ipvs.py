@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: swarmnet developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""IPVS through pyroute2: fwmark services with NAT backends, and whether the kernel has IPVS."""
+"""IPVS through pyroute2: fwmark services with NAT backends, where the kernel has IPVS."""
 
 from __future__ import annotations
 
@@ -24,23 +24,17 @@ MASQUERADE_SYSCTLS = {"conntrack": "1"}
 VS_DIR = "net/ipv4/vs/"
 
 
-def available():
-    """True when this namespace's kernel answers the IPVS generic netlink family."""
+def connect():
+    """One IPVS socket for a whole reconcile, or None where this namespace's kernel has no IPVS
+    (the generic netlink family is not there)."""
     if IPVS is None:
-        return False
+        return None
     try:
-        with IPVS() as ipvs:
-            ipvs.service("dump")
+        return IPVS()
     except NetlinkError as exc:
         if exc.code in (errno.ENOENT, errno.EOPNOTSUPP):
-            return False
+            return None
         raise
-    return True
-
-
-def connect():
-    """One IPVS socket for a whole reconcile."""
-    return IPVS()
 
 
 def current(ipvs):
