@@ -1,6 +1,7 @@
 """Test helper, run inside a sandbox or a host: HTTP requests to a whoami service.
 
 count URL N     -> {"answers": {server address: n}, "clients": [client addresses seen], "failures": n}
+counts N URL... -> [count's answer for each URL], one after the other
 loop URL SECS   -> {"ok": n, "failures": n, "errors": [...]}, requests back to back for SECS seconds
 timeline URL SECS [--every S] [--timeout S] [--stop FILE] [--started FILE]
                 -> a request every 50 ms (1 s timeout) for SECS seconds, or until FILE exists, as a user's
@@ -70,6 +71,13 @@ def timeline(url, seconds, *options):
     return {"answers": dict(answers), "failures": failures}
 
 
+def counts(n, *urls):
+    return [count(url, n) for url in urls]
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "counts":
+        print(json.dumps(counts(*sys.argv[2:])))
+        sys.exit(0)
     mode, url, amount = sys.argv[1:4]
     print(json.dumps({"count": count, "loop": loop, "timeline": timeline}[mode](url, amount, *sys.argv[4:])))
