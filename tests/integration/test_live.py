@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import shutil
 import sys
 import time
 
@@ -168,6 +169,7 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
 
 
 def serf_agent(name, address, key, procs, tmp_path):
+    assert shutil.which("serf"), "serf is not installed (bindep.txt lists it; run make setup)"
     config = tmp_path / ("%s.json" % name)
     config.write_text(membership.config_text(name, address, 7946, key, "127.0.0.1:7373", "true"))
     proc = subprocess.Popen(["ip", "netns", "exec", name, "serf", "agent", "-config-file", str(config)],
