@@ -5,12 +5,18 @@
 
 from __future__ import annotations
 
+import os
+
+import yaml
+
 from ansible.plugins.action import ActionBase
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import inputs, plan
 
 LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses", "tasks", "services")
 ARGS = frozenset(("networks", "ingress", "services", "gwbridge_subnet", "dns", "hosts", "live_var", "live_results",
                   "features_var", "require_keyring", "require_gossip_key"))
+# The shapes of the variables: the plan role's argument spec, which documents them.
+ROLE_SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "plan", "meta", "argument_specs.yml")
 KEYRING_VAR = "swarmnet_encryption_keyring"    # read here, never passed as an argument: it is secret
 GOSSIP_KEY_VAR = "swarmnet_gossip_key"         # the same
 
@@ -24,6 +30,21 @@ def _plain(value):
     if isinstance(value, str):
         return str(value)
     return value
+
+
+def variable_specs(path=ROLE_SPEC):
+    with open(path, encoding="utf-8") as spec:
+        return yaml.safe_load(spec)["argument_specs"]["main"]["options"]
+
+
+def shape_errors(args, hosts, source):
+    """Every unknown key and wrong type in the cluster's and each host's variables."""
+    errors = plan.Errors()
+    cluster = {"swarmnet_ingress": args.get("ingress"), "swarmnet_networks": args.get("networks"),
+               "swarmnet_services": args.get("services"), "swarmnet_dns": args.get("dns")}
+    per_host = {name: {"swarmnet_sandboxes": hv["sandboxes"]} for name, hv in hosts.items()}
+    inputs.check_variables(variable_specs(), _plain(cluster), per_host, source, errors.add)
+    return errors
 
 
 class ActionModule(ActionBase):
@@ -61,6 +82,10 @@ class ActionModule(ActionBase):
         source = task_vars.get("inventory_hostname")
         keyring = self._templar.template(task_vars.get(KEYRING_VAR))     # a role default: not in hostvars
         gossip_key = self._templar.template(task_vars.get(GOSSIP_KEY_VAR))
+        errors = shape_errors(args, hosts, source)
+        if errors:      # before the value checks, which expect the shapes
+            return dict(result, failed=True, errors=errors,
+                        msg="swarmnet inventory refused, no host changed:\n- " + "\n- ".join(errors))
         try:
             planned = plan.build(_plain(args.get("networks") or []), _plain(hosts), reported, source,
                                  services=_plain(args.get("services") or []),

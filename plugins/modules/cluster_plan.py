@@ -16,7 +16,9 @@ description:
     C(ansible_default_ipv4.address)), C(swarmnet_underlay_mtu), C(swarmnet_sandboxes) and the
     live state registered from M(swarmnet.overlay.overlay_info) in the variable named by O(live_var).
   - Validates everything and fails listing every problem, each naming host, key and value,
-    before any host is touched.
+    before any host is touched. First the shapes - every key, at every depth, and its type - against
+    the C(swarmnet.overlay.plan) role's argument spec, which documents them; an unknown key is named with
+    the nearest known one. Then the values.
   - Allocates VNIs (ingress 4096, user networks from 4097), subnets, gateways, endpoint IPs and
     MACs, service VIPs and fwmarks, keeping every allocation a host reports. Same input, same plan.
   - Inventory groups named in a service's C(placement) are read from C(groups).

@@ -42,7 +42,9 @@ class PlanError(Exception):
         super().__init__("\n".join(self.errors))
 
 
-class _Errors(list):
+class Errors(list):
+    """Problems found, each naming host, key and value."""
+
     def add(self, host, key, value, why):
         self.append("host %s: %s=%r: %s" % (host, key, value, why))
 
@@ -488,7 +490,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
     reported = reported or {}
     hosts = hosts or {}
     source = source or (sorted(hosts)[0] if hosts else "localhost")
-    errors = _Errors()
+    errors = Errors()
 
     nets = _validate_networks(_keyed_networks(networks, ingress_network), source, errors)
     _check_overlaps(nets, source, errors)
