@@ -12,6 +12,11 @@ cd "$root"
 "$bin/ansible-galaxy" collection build --force --output-path "$work" >/dev/null
 tarball=$(ls "$work"/swarmnet-overlay-*.tar.gz)
 echo "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
+# The tarball `make build` makes is the one the README installs and the changelog releases
+# (tests/unit/test_release.py holds those to galaxy.yml's version); fragments are well formed.
+version=$(sed -n 's/^version: *//p' galaxy.yml)
+[ "$(basename "$tarball")" = "swarmnet-overlay-$version.tar.gz" ] || { echo "tarball is not version $version"; exit 1; }
+"$bin/antsibull-changelog" lint
 "$bin/ansible-galaxy" collection install -p "$work/collections" "$tarball" >/dev/null
 installed="$work/collections/ansible_collections/swarmnet/overlay"
 count=0
