@@ -100,4 +100,7 @@ class ActionModule(ActionBase):
         except plan.PlanError as exc:
             return dict(result, failed=True, errors=exc.errors,
                         msg="swarmnet inventory refused, no host changed:\n- " + "\n- ".join(exc.errors))
+        low_pools = planned.pop("warnings")
+        if low_pools:
+            result.setdefault("warnings", []).extend(low_pools)
         return dict(result, changed=False, plan=planned)

@@ -21,6 +21,8 @@ description:
     the nearest known one. Then the values.
   - Allocates VNIs (ingress 4096, user networks from 4097), subnets, gateways, endpoint IPs and
     MACs, service VIPs and fwmarks, keeping every allocation a host reports. Same input, same plan.
+  - Warns, in check mode too, when a network's pool or a host's gateway bridge has fewer than 10 % or
+    fewer than 8 addresses free, naming it with the addresses used and free; a pool with none left is an error.
   - Inventory groups named in a service's C(placement) are read from C(groups).
 author: swarmnet developers (@swarmnet)
 options:

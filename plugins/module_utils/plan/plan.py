@@ -22,7 +22,7 @@ import ipaddress
 import re
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import membership
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, naming, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, naming, pools, service_plan
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -537,6 +537,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
         endpoints.append({"host": host, "sandbox": sandbox, "network": net,
                           "ip": str(ip), "mac": naming.endpoint_mac(ip)})
 
+    low_pools = pools.warnings(present, ips, gw_subnet, gw_ips)
     result = {}
     for host in sorted(hosts):
         addr = str(hosts[host]["advertise_addr"])
@@ -624,7 +625,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
         desired["absent_tasks"] = sorted(
             set(live_host.get("tasks") or []) - {t["name"] for t in desired["tasks"]})
         result[host] = desired
-    return {"hosts": result}
+    return {"hosts": result, "warnings": low_pools}
 
 
 def _live_endpoints(reported):
