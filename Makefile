@@ -7,7 +7,7 @@ COLL_LINK := build/collections/ansible_collections/swarmnet/overlay
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup lab lab-create lab-destroy test test-vm unit integration sanity molecule build doc-test bench clean
+.PHONY: setup lab lab-create lab-destroy test test-all test-vm unit integration sanity molecule build doc-test bench clean
 
 setup: $(VENV)/.done $(COLL_LINK)
 
@@ -35,8 +35,11 @@ lab-create: setup
 lab-destroy: setup
 	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent
 
-# Every test: unit, sanity, packaging + ansible-doc, molecule default scenario.
+# The lab's tests: unit, kernel, sanity, packaging + ansible-doc, molecule default scenario.
 test: setup unit integration sanity doc-test molecule
+
+# Every test, as CI runs them: the lab's, then the VMs'.
+test-all: test test-vm
 
 # pytest exits 5 when it collects no tests: that is a failure here too.
 unit: setup
