@@ -7,7 +7,7 @@ COLL_LINK := build/collections/ansible_collections/swarmnet/overlay
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: setup lab lab-create lab-destroy test test-all test-vm unit integration sanity molecule build doc-test bench clean
+.PHONY: setup lab lab-create lab-destroy test test-all test-vm unit integration lint sanity molecule build doc-test bench clean
 
 setup: $(VENV)/.done $(COLL_LINK)
 
@@ -35,8 +35,8 @@ lab-create: setup
 lab-destroy: setup
 	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent
 
-# The lab's tests: unit, kernel, sanity, packaging + ansible-doc, molecule default scenario.
-test: setup unit integration sanity doc-test molecule
+# The lab's tests: unit, kernel, lint, sanity, packaging + ansible-doc, molecule default scenario.
+test: setup unit integration lint sanity doc-test molecule
 
 # Every test, as CI runs them: the lab's, then the VMs'.
 test-all: test test-vm
@@ -48,6 +48,10 @@ unit: setup
 # module_utils against the real kernel, in throwaway network + mount namespaces.
 integration: setup
 	./tests/integration/run.sh
+
+# ansible-lint's production profile on the whole repository (.ansible-lint says what it skips and why).
+lint: setup
+	$(BIN)/ansible-lint
 
 sanity: setup
 	./tests/sanity/run.sh
