@@ -2,7 +2,8 @@
 
 On new lab hosts (playbooks/lab.yml) each time, converges site.yml twice (first, then no-op)
 for the demo, for the demo plus each of --services (N services x 3 replicas on frontend), and
-for the demo on each of --hosts lab hosts. Next to each, a play of as many
+for the demo on each of --hosts lab hosts; with extra services, one more converge scales the first
+of them from 3 to 4 replicas. Next to each, a play of as many
 `ansible.builtin.ping` tasks as the converge ran tasks on a host: the floor of what Ansible
 itself costs per task. Prints one table of ratios. Destroys the lab hosts at the end.
 Run as root from the repository (it takes the lab hosts swlab-*, so no other lab may run):
@@ -51,10 +52,10 @@ def inventory(directory, hosts):
     return directory
 
 
-def services_file(directory, count):
-    """Extra vars: the demo's services plus `count` more, 3 replicas each, on frontend."""
-    path = os.path.join(directory, "services-%d.json" % count)
-    extra = [{"name": "s%03d" % i, "networks": ["frontend"], "replicas": 3,
+def services_file(directory, count, scaled=False):
+    """Extra vars: the demo's services plus `count` more, 3 replicas each, on frontend (`scaled`: the first 4)."""
+    path = os.path.join(directory, "services-%d%s.json" % (count, "-scaled" if scaled else ""))
+    extra = [{"name": "s%03d" % i, "networks": ["frontend"], "replicas": 4 if scaled and i == 0 else 3,
               "command": ["python3", "-c", "{{ lab_whoami }}", "80"]} for i in range(count)]
     with open(path, "w") as f:
         json.dump({"swarmnet_services": "{{ lab_services + bench_services }}", "bench_services": extra}, f)
@@ -75,8 +76,9 @@ def lab(hosts):
     play(os.path.join(ROOT, "playbooks", "lab.yml"), "-e", "lab_count=%d" % hosts)
 
 
-def measure(directory, label, hosts, extra):
-    """First and no-op converge, and the ping play as long as the no-op's tasks on h1."""
+def measure(directory, label, hosts, extra, scaled=None):
+    """First and no-op converge, the ping play as long as the no-op's tasks on h1, and (given `scaled`,
+    the extra vars with one service one replica larger) a converge that scales that one service."""
     inv = ["-i", inventory(os.path.join(directory, "inv-%d" % hosts), hosts)]
     site = os.path.join(ROOT, "site.yml")
     first = play(*(inv + [site] + extra))[0]
@@ -84,9 +86,12 @@ def measure(directory, label, hosts, extra):
     ran = recap["h1"][0]        # tasks that ran for h1 (ok; skipped ones cost next to nothing)
     changed = sum(counts[1] for counts in recap.values())
     ping = play(*(inv + [pings(directory, ran)]))[0]
-    print("  %-28s first %6.1f s  no-op %6.1f s  (%d tasks on h1, changed=%d)  %d pings %5.1f s"
-          % (label, first, noop, ran, changed, ran, ping), file=sys.stderr)
-    return {"label": label, "first": first, "noop": noop, "tasks": ran, "changed": changed, "ping": ping}
+    scale = play(*(inv + [site] + scaled))[0] if scaled else None
+    scale_text = "-" if scale is None else "%s s" % round(scale, 1)
+    print("  %-28s first %6.1f s  no-op %6.1f s  (%d tasks on h1, changed=%d)  %d pings %5.1f s  scale one %s"
+          % (label, first, noop, ran, changed, ran, ping, scale_text), file=sys.stderr)
+    return {"label": label, "first": first, "noop": noop, "tasks": ran, "changed": changed, "ping": ping,
+            "scale": scale}
 
 
 def main():
@@ -96,24 +101,26 @@ def main():
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="swarmnet-bench-") as directory:
-        runs = [("demo (3 services, 6 tasks)", 3, [])]
-        runs += [("demo + %d services x 3" % n, 3, ["-e", services_file(directory, n)]) for n in args.services]
-        runs += [("demo on %d hosts" % h, h, []) for h in args.hosts if h != 3]
-        for label, hosts, extra in runs:
+        runs = [("demo (3 services, 6 tasks)", 3, [], None)]
+        runs += [("demo + %d services x 3" % n, 3, ["-e", services_file(directory, n)],
+                  ["-e", services_file(directory, n, scaled=True)]) for n in args.services]
+        runs += [("demo on %d hosts" % h, h, [], None) for h in args.hosts if h != 3]
+        for label, hosts, extra, scaled in runs:
             lab(hosts)      # every first converge starts from new hosts
-            rows.append(measure(directory, label, hosts, extra))
+            rows.append(measure(directory, label, hosts, extra, scaled))
         demo = rows[0]
         play(os.path.join(ROOT, "playbooks", "lab.yml"), "-e", "lab_state=absent")
     print("| converge (lab hosts, 2 cores) | first, s | no-op, s | tasks on h1 | no-op / demo no-op "
-          "| ping play of as many tasks, s | no-op / ping | changed in no-op |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| ping play of as many tasks, s | no-op / ping | changed in no-op | one service 3 -> 4, s | scale / no-op |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
-        print("| %s | %.1f | %.1f | %d | %.2f | %.1f | %.2f | %d |" % (
+        scale = ("-", "-") if row["scale"] is None else ("%.1f" % row["scale"], "%.2f" % (row["scale"] / row["noop"]))
+        print("| %s | %.1f | %.1f | %d | %.2f | %.1f | %.2f | %d | %s | %s |" % (
             row["label"], row["first"], row["noop"], row["tasks"], row["noop"] / demo["noop"], row["ping"],
-            row["noop"] / row["ping"], row["changed"]))
+            row["noop"] / row["ping"], row["changed"], scale[0], scale[1]))
     print()
     print("Goals: no-op with 40 services <= 1.2 x the demo's; the demo's no-op <= 1.2 x its ping play; "
-          "12 hosts <= 1.5 x 3 hosts.")
+          "12 hosts <= 1.5 x 3 hosts; scaling one service of 40 from 3 to 4 replicas <= 1.3 x the no-op.")
 
 
 if __name__ == "__main__":
