@@ -20,7 +20,10 @@ description:
     records) and its own C(/etc/netns) (its sandboxes' resolv.conf).
   - The connection plugin M(swarmnet.overlay.netns) enters all three namespaces.
   - Removing the hosts stops each host's task supervisor (by its pid file; it stops its tasks) and
-    removes everything created on them, because their namespaces go with them.
+    removes everything created on them, because their namespaces go with them. The mount points it
+    made on this machine (C(/var/lib/swarmnet), C(/etc/netns)), kept in C(/run/swarmnet-lab/made), go
+    too when they are empty; what was there before the lab stays. Remove what the collection put in
+    the shared C(/opt/swarmnet) with the teardown first (C(playbooks/lab.yml) does).
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9, util-linux (unshare, nsenter), root
@@ -97,6 +100,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import 
 
 LAB_DIR = "/run/swarmnet-lab"
 ETC_NETNS = "/etc/netns"
+MADE = os.path.join(LAB_DIR, "made")     # directories of this machine the lab made, one per line
 
 
 def _is_mounted(path):
@@ -115,6 +119,15 @@ def _private_dir():
     _run("mount", "--make-private", LAB_DIR)
 
 
+def _made_here(path):
+    """Make a directory of this machine the lab needs, noting it when the lab made it (removed with the lab)."""
+    if os.path.isdir(path):
+        return
+    os.makedirs(path)
+    with open(MADE, "a") as made:
+        made.write(path + "\n")
+
+
 def _host_namespaces(name, ns):
     """Mount + UTS namespaces of one host, held by bind mounts, set up from inside."""
     mnt, uts = os.path.join(LAB_DIR, ns + ".mnt"), os.path.join(LAB_DIR, ns + ".uts")
@@ -122,8 +135,10 @@ def _host_namespaces(name, ns):
         open(path, "a").close()
     os.makedirs(netns.NETNS_DIR, exist_ok=True)
     state, etc_netns = os.path.join(LAB_DIR, ns + ".state"), os.path.join(LAB_DIR, ns + ".etc-netns")
-    for path in (state, etc_netns, task.DEFAULT_STATE_DIR, ETC_NETNS):
+    for path in (state, etc_netns):
         os.makedirs(path, exist_ok=True)
+    for path in (task.DEFAULT_STATE_DIR, ETC_NETNS):       # mount points for each host's own
+        _made_here(path)
     # Each host has its own /sys, /run/netns, state directory (task specs, the registry, DNS
     # records) and /etc/netns (its sandboxes' resolv.conf).
     setup = ("hostname %s && mount -t sysfs sysfs /sys && "
@@ -207,6 +222,12 @@ def absent(p, changes):
         for ifname in [p["prefix"] + "0"] + [h["veth"] for h in _hosts(p)]:
             for index in ipr.link_lookup(ifname=ifname):
                 changes("delete link %s" % ifname, ipr.link, "del", index=index)
+    if os.path.exists(MADE):
+        with open(MADE) as made:
+            for path in reversed(made.read().split()):
+                if os.path.isdir(path) and not os.listdir(path):
+                    changes("remove %s (made for the lab)" % path, os.rmdir, path)
+        changes("forget what the lab made", os.unlink, MADE)
     if os.path.isdir(LAB_DIR) and not os.listdir(LAB_DIR):
         if _is_mounted(LAB_DIR):
             changes("release %s" % LAB_DIR, _run, "umount", LAB_DIR)
