@@ -135,15 +135,17 @@ class Systemd:
         if rewritten:
             changes("write %s" % path, files.write, path, text)
             changes("systemctl daemon-reload", self._checked, "daemon-reload")
+        # --no-reload: the reload above (or the one that loaded the file before) is all systemd
+        # needs; each reload costs seconds on a busy emulated host, and timed out there (25 s).
         if self._systemctl("is-enabled", "--quiet", unit)[0] != 0:
-            changes("enable %s" % unit, self._checked, "enable", unit)
+            changes("enable %s" % unit, self._checked, "enable", "--no-reload", unit)
         return rewritten
 
     def uninstall(self, unit, changes):
         """Stop, disable and remove the unit file, if it is there."""
         path = os.path.join(UNIT_DIR, unit)
         if os.path.exists(path):
-            changes("stop and disable %s" % unit, self._checked, "disable", "--now", unit)
+            changes("stop and disable %s" % unit, self._checked, "disable", "--now", "--no-reload", unit)
             changes("remove %s" % path, os.unlink, path)
             changes("systemctl daemon-reload", self._checked, "daemon-reload")
 
