@@ -1,12 +1,13 @@
 """What a converge costs as the cluster grows: services, then hosts, next to plays of `ping`.
 
-On new lab hosts (playbooks/lab.yml) each time, converges site.yml twice (first, then no-op)
-for the demo, for the demo plus each of --services (N services x 3 replicas on frontend), and
-for the demo on each of --hosts lab hosts; with extra services, one more converge scales the first
-of them from 3 to 4 replicas. Next to each, a play of as many
-`ansible.builtin.ping` tasks as the converge ran tasks on a host: the floor of what Ansible
-itself costs per task. Prints one table of ratios. Destroys the lab hosts at the end.
-Run as root from the repository (it takes the lab hosts swlab-*, so no other lab may run):
+On new lab hosts (playbooks/lab.yml) each time: for the demo, for the demo plus each of
+--services (N services x 3 replicas on frontend), and for the demo on each of --hosts lab hosts,
+converges site.yml once (first), then three times with nothing to change (no-op, the median),
+each next to a play of as many `ansible.builtin.ping` tasks as the converge ran on a host (the
+floor of what Ansible itself costs per task; median of three, alternating with the no-ops). With
+extra services, one more converge scales the first of them from 3 to 4 replicas. Prints one
+table of ratios and destroys the lab hosts at the end. Run as root from the repository (it takes
+the lab hosts swlab-*, so no other lab may run):
 
     .venv/bin/python bench/converge.py [--services 20 40 80] [--hosts 3 6 12]
 """
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.join(ROOT, ".venv", "bin")
 ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PATH=BIN + ":" + os.environ["PATH"],
            ANSIBLE_STDOUT_CALLBACK="default")
+RUNS = 3        # no-op converges and ping plays, alternating; the medians are compared
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 
 
@@ -82,10 +85,14 @@ def measure(directory, label, hosts, extra, scaled=None):
     inv = ["-i", inventory(os.path.join(directory, "inv-%d" % hosts), hosts)]
     site = os.path.join(ROOT, "site.yml")
     first = play(*(inv + [site] + extra))[0]
-    noop, recap = play(*(inv + [site] + extra))
-    ran = recap["h1"][0]        # tasks that ran for h1 (ok; skipped ones cost next to nothing)
+    noops, pinged = [], []
+    for _run in range(RUNS):     # alternating, so that whatever else the machine does falls on both
+        took, recap = play(*(inv + [site] + extra))
+        noops.append(took)
+        ran = recap["h1"][0]        # tasks that ran for h1 (ok; skipped ones cost next to nothing)
+        pinged.append(play(*(inv + [pings(directory, ran)]))[0])
+    noop, ping = statistics.median(noops), statistics.median(pinged)
     changed = sum(counts[1] for counts in recap.values())
-    ping = play(*(inv + [pings(directory, ran)]))[0]
     scale = play(*(inv + [site] + scaled))[0] if scaled else None
     scale_text = "-" if scale is None else "%s s" % round(scale, 1)
     print("  %-28s first %6.1f s  no-op %6.1f s  (%d tasks on h1, changed=%d)  %d pings %5.1f s  scale one %s"
