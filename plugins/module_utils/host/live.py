@@ -16,10 +16,10 @@ import json
 import os
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_agent, live_hint
 
-SERF_TASK = "swarmnet-serf"
+SERF_TASK = task.SERF_TASK
 AGENT_TASK = "swarmnet-live"
 # Serf and the agent act for every task of the host when one fails, and a busy host is when that
 # matters: they do not wait behind the tasks for the CPU (nor do the serf commands and event

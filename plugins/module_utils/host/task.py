@@ -21,6 +21,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import namin
 DEFAULT_STATE_DIR = "/var/lib/swarmnet"
 UNIT_DIR = "/etc/systemd/system"
 UNIT_PREFIX = "swarmnet-task-"
+SERF_TASK = "swarmnet-serf"       # the live layer's Serf agent, a task of its own (host/live.py)
 SUPERVISOR_PROGRAM = "/opt/swarmnet/libexec/swarmnet-supervisor"
 START_TIMEOUT = 15.0
 RESERVED_PREFIX = "swarmnet"     # the collection's own supervised processes (the resolver)
@@ -77,6 +78,10 @@ def _exec_quote(arg):
 
 
 def unit_text(spec):
+    # A user's task stops after Serf has left (systemd stops units in the reverse of their start
+    # order): at a reboot the other hosts drop its backends before its process goes, instead of
+    # sending it requests that meet a closed port.
+    leave_first = [] if spec["name"].startswith(RESERVED_PREFIX) else ["Before=%s" % unit_name(SERF_TASK)]
     sandbox = []
     if spec.get("netns"):
         # The sandbox's network, and its resolver configuration as `ip netns exec` binds it.
@@ -90,8 +95,9 @@ def unit_text(spec):
            "Description=swarmnet task %s of service %s" % (spec["name"], spec["service"]),
            # At boot the restore makes the sandbox first (restore_point). Ordering only, no
            # Wants=: a task restarted by a converge must not pull in a restore of the last state.
-           "After=network.target %s" % naming.RESTORE_UNIT,
-           "",
+           "After=network.target %s" % naming.RESTORE_UNIT]
+        + leave_first
+        + ["",
            "[Service]"]
         + sandbox
         + ["ExecStart=" + " ".join(_exec_quote(a) for a in spec["command"])]

@@ -46,12 +46,16 @@ def test_unit_quotes_arguments_for_systemd():
     # Ordered after the boot-time restore, never pulling it in (a converge restarts tasks).
     assert "After=network.target swarmnet-restore.service" in unit and "Wants=" not in unit
     assert "Nice=" not in unit                       # a user's task keeps the default priority
+    # Stopped only after Serf has left, so that the other hosts drop it first at a reboot.
+    assert "\nBefore=swarmnet-task-swarmnet-serf.service\n" in unit
 
 
 def test_the_control_plane_s_units_run_ahead_of_the_tasks():
     layout = live.Layout("/var/lib/swarmnet", "/opt/swarmnet/venv/bin/python")
     for spec in (layout.serf_spec("/usr/bin/serf", "config"), layout.agent_spec({"/a": "code"})):
         assert "\nNice=-10\n" in task.unit_text(spec)
+        assert "Before=" not in task.unit_text(spec)
+    assert task.unit_name(live.SERF_TASK) == "swarmnet-task-swarmnet-serf.service"
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (package systemd)")
