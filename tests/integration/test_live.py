@@ -7,10 +7,10 @@ failed, an agent with another key never becomes a member.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
-import shutil
 import sys
 import time
 

@@ -4,8 +4,8 @@
 """The shape of the collection's variables: every key known, at every depth, of the right type.
 
 The shapes are the plan role's argument spec (roles/plan/meta/argument_specs.yml): one declaration
-documents the keys and checks them. Ansible's own check of it names neither the host, nor the
-value, nor the key that was meant; this one does (`data_prot` -> did you mean `data_port`?), and
+documents the keys and checks them. Ansible's own check of it names neither the list index, nor
+the value, nor the key that was meant; this one does (`data_prot` -> did you mean `data_port`?), and
 the plan runs it before anything else, so no value check ever sees a misshapen variable.
 
 Pure Python. Understands the parts of an argument spec the plan role uses: type (str, int, float,
