@@ -10,6 +10,8 @@ Prints, per client:
   failures          requests that failed, in all
   last_failure      seconds from the fault to the start of the last failed request (null: none)
   failed_after      failed requests started more than `settle` seconds after the fault
+  failed_at         seconds from the fault to the start of each failed request after `settle`
+                    (the first ten), to set beside the agents' logs
   victim_after      answers from the victim between fault + settle and the recovery (or the end)
   victim_back       seconds from the recovery (without one: from the fault, a resume) to the victim's
                     first answer after it (null: it never answered)
@@ -36,6 +38,7 @@ def summary(timeline, fault, recovered, settle, victim, window=None):
         "failures": len(failed),
         "last_failure": round(max(failed) - fault, 2) if failed else None,
         "failed_after": len([t for t in failed if t > fault + settle]),
+        "failed_at": [round(t - fault, 2) for t in sorted(failed) if t > fault + settle][:10],
         "victim_after": len([t for t in answered if fault + settle < t < end]),
         "victim_back": round(min(back), 2) if back else None,
         "answers": {server: len(times) for server, times in sorted(timeline["answers"].items())},
