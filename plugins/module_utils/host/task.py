@@ -102,6 +102,9 @@ def unit_text(spec):
         + sandbox
         + ["ExecStart=" + " ".join(_exec_quote(a) for a in spec["command"])]
         + (["Nice=%d" % spec["nice"]] if spec.get("nice") is not None else [])
+        # The unit counts as stopped only this long after its process has gone: what is ordered
+        # to stop after it (Before=) waits so much more.
+        + (["ExecStopPost=/bin/sleep %d" % spec["linger"]] if spec.get("linger") else [])
         + ["Restart=always",
            "RestartSec=1",
            "",

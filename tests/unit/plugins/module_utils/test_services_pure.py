@@ -48,6 +48,14 @@ def test_unit_quotes_arguments_for_systemd():
     assert "Nice=" not in unit                       # a user's task keeps the default priority
     # Stopped only after Serf has left, so that the other hosts drop it first at a reboot.
     assert "\nBefore=swarmnet-task-swarmnet-serf.service\n" in unit
+    assert "ExecStopPost=" not in unit
+
+
+def test_serf_s_unit_lingers_after_its_leave_so_the_tasks_stop_once_drained():
+    layout = live.Layout("/var/lib/swarmnet", "/opt/swarmnet/venv/bin/python")
+    unit = task.unit_text(layout.serf_spec("/usr/bin/serf", "config"))
+    assert "\nExecStopPost=/bin/sleep %d\n" % live.LEAVE_DRAIN in unit and live.LEAVE_DRAIN >= 3
+    assert "ExecStopPost=" not in task.unit_text(layout.agent_spec({"/a": "code"}))
 
 
 def test_the_control_plane_s_units_run_ahead_of_the_tasks():
