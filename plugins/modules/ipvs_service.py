@@ -192,14 +192,14 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 SERVICES_SPEC = dict(services=dict(type="list", elements="dict", default=[], options=dict(
     fwmark=dict(type="int", required=True),
     vip=dict(type="str", required=True),
-    protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
+    protocol=dict(type="str", default=lb.SERVICE_DEFAULTS["protocol"], choices=list(lb.PROTOCOLS)),
     port=dict(type="int"),
     target_port=dict(type="int"),
-    scheduler=dict(type="str", default="rr"),
-    masquerade=dict(type="bool", default=False),
+    scheduler=dict(type="str", default=lb.SERVICE_DEFAULTS["scheduler"]),
+    masquerade=dict(type="bool", default=lb.SERVICE_DEFAULTS["masquerade"]),
     backends=dict(type="list", elements="dict", default=[], options=dict(
         address=dict(type="str", required=True),
-        weight=dict(type="int", default=1),
+        weight=dict(type="int", default=lb.BACKEND_DEFAULTS["weight"]),
         task=dict(type="str"),
         host=dict(type="str"),
     )),

@@ -22,6 +22,7 @@ import os
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 
 RECORDS = "lb"
 LOCK = "lb.lock"
@@ -78,6 +79,7 @@ def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush
     flush and marking: as balancer.reconcile() takes them.
 
     Returns balancer.reconcile()'s (backend, before, after, services)."""
+    planned = None if planned is None else lb.with_defaults(planned)
     applied = None if planned is None else availability.mask_backends(planned, facts)
     result = balancer.reconcile(backend, applied, table, changes, flush, marking)
     path = record_path(state_dir, sandbox)

@@ -19,8 +19,22 @@ PROTOCOLS = ("tcp", "udp")
 MIN_FWMARK, MAX_FWMARK = 1, 0xFFFFFFFF
 
 
+# What a virtual service and a backend hold when a key is left out. The ipvs_service module's
+# argument spec takes its defaults from here, and a balancing record is written with them filled
+# in (with_defaults), so it reads the same whether the module or the boot-time restore (which
+# passes the plan's entries as they are) wrote it: a converge after a reboot changes nothing.
+SERVICE_DEFAULTS = {"protocol": "tcp", "port": None, "target_port": None, "scheduler": "rr", "masquerade": False}
+BACKEND_DEFAULTS = {"weight": 1, "task": None, "host": None}
+
+
 class LbError(Exception):
     pass
+
+
+def with_defaults(services):
+    """Copies of `services` with every key left out set to its default, as the module's arguments are."""
+    return [dict(SERVICE_DEFAULTS, **dict(svc, backends=[dict(BACKEND_DEFAULTS, **b) for b in svc.get("backends") or []]))
+            for svc in services]
 
 
 def _port(value, key):

@@ -30,3 +30,21 @@ def test_records_read_back_what_was_written(tmp_path):
         "web.1": {"backend": "auto", "table": "swarmnet_lb", "planned": PLANNED, "applied": []}}
     (path.parent / "broken.json").write_text("{")
     assert list(live_balancing.records(str(tmp_path))) == ["web.1"]
+
+
+def test_a_record_reads_the_same_whether_the_restore_or_the_module_wrote_it():
+    """The restore passes the plan's entries as they are, the module its arguments with Ansible's
+    defaults filled in: both records must be the same text, or the first converge after a reboot
+    rewrites every record and reports a change."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.swarmnet.overlay.plugins.modules import ipvs_service
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
+
+    plan_entries = PLANNED + [{"fwmark": 257, "vip": "172.18.0.2", "protocol": "tcp", "port": 8080,
+                               "target_port": 80, "masquerade": True, "backends": [{"address": "10.255.0.5"}]}]
+    as_module_gets_them = ArgumentSpecValidator(ipvs_service.SERVICES_SPEC).validate(
+        {"services": plan_entries}).validated_parameters["services"]
+    assert lb.with_defaults(plan_entries) == as_module_gets_them
+    assert lb.with_defaults(as_module_gets_them) == as_module_gets_them
+    assert live_balancing.record_text("auto", "t", lb.with_defaults(plan_entries), []) == \
+        live_balancing.record_text("auto", "t", as_module_gets_them, [])
