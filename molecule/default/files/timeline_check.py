@@ -20,6 +20,7 @@ Prints, per client:
                     client started within the window: a client that stopped before cannot tell
                     what followed
   beyond            requests started after the window, not counted above
+  failed_beyond     how many of those failed (shown, never asserted: the test's own load)
 """
 import json
 import sys
@@ -28,6 +29,7 @@ import sys
 def summary(timeline, fault, recovered, settle, victim, window=None):
     since = recovered if recovered is not None else fault
     until = since + float(window) if window is not None else float("inf")
+    failed_beyond = len([t for t, _error in timeline["failures"] if t > until])
     timeline, beyond = within(timeline, until)
     failed = [t for t, _error in timeline["failures"]]
     answered = timeline["answers"].get(victim, [])
@@ -45,6 +47,7 @@ def summary(timeline, fault, recovered, settle, victim, window=None):
         "errors": sorted({error for _t, error in timeline["failures"]})[:5],
         "watched": round(max(started) - since, 2) if started else None,
         "beyond": beyond,
+        "failed_beyond": failed_beyond,
     }
 
 
