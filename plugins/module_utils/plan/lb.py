@@ -33,8 +33,11 @@ class LbError(Exception):
 
 def with_defaults(services):
     """Copies of `services` with every key left out set to its default, as the module's arguments are."""
-    return [dict(SERVICE_DEFAULTS, **dict(svc, backends=[dict(BACKEND_DEFAULTS, **b) for b in svc.get("backends") or []]))
-            for svc in services]
+    out = []
+    for svc in services:
+        backends = [dict(BACKEND_DEFAULTS, **backend) for backend in svc.get("backends") or []]
+        out.append(dict(SERVICE_DEFAULTS, **dict(svc, backends=backends)))
+    return out
 
 
 def _port(value, key):

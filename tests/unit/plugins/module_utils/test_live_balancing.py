@@ -1,6 +1,10 @@
 """The pure parts of balancing through the live layer: what was held back, what left."""
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
+from ansible_collections.swarmnet.overlay.plugins.modules import ipvs_service
 
 PLANNED = [{"fwmark": 256, "vip": "10.10.1.8", "backends": [
     {"address": "10.10.1.5", "task": "web.1", "host": "h1"},
@@ -36,10 +40,6 @@ def test_a_record_reads_the_same_whether_the_restore_or_the_module_wrote_it():
     """The restore passes the plan's entries as they are, the module its arguments with Ansible's
     defaults filled in: both records must be the same text, or the first converge after a reboot
     rewrites every record and reports a change."""
-    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-    from ansible_collections.swarmnet.overlay.plugins.modules import ipvs_service
-    from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
-
     plan_entries = PLANNED + [{"fwmark": 257, "vip": "172.18.0.2", "protocol": "tcp", "port": 8080,
                                "target_port": 80, "masquerade": True, "backends": [{"address": "10.255.0.5"}]}]
     as_module_gets_them = ArgumentSpecValidator(ipvs_service.SERVICES_SPEC).validate(
