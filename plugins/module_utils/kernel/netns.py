@@ -11,7 +11,7 @@ import traceback
 
 NETNS_DIR = "/run/netns"
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import pyroute2_parts
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import pyroute2_parts, thread_netns
 
 try:
     pyroute2_parts.register()
@@ -82,7 +82,13 @@ def inside(name):
 
 
 def rtnl(name=None):
-    """An IPRoute socket in namespace `name` (None: the host namespace); never creates one."""
+    """An IPRoute socket in namespace `name` (None: the host namespace); never creates one.
+
+    Made by this thread while it stands in the namespace: a socket stays in the namespace it was
+    made in. pyroute2's own IPRoute(netns=...) forks a helper per socket, about 20 times dearer
+    (9 ms against 0.4 ms on the lab), and a converge opens several per sandbox.
+    """
     if name is None:
         return IPRoute()
-    return IPRoute(netns=name, flags=0)
+    with thread_netns.inside(name):
+        return IPRoute()
