@@ -148,14 +148,18 @@ def _want(module, item, where):
 def _reconcile(module, name, want):
     """One network: returns the reconcile function Batch runs (want is None to remove it)."""
     def reconcile(changes):
-        before = network.summary(network.observe(name))
+        observed = network.observe(name)
+        before = network.summary(observed)
         if want is None:
             network.ensure_absent(name, changes)
             after = {}
         else:
-            network.preflight(want)
+            network.preflight(want, observed)
             network.ensure_present(want, changes)
-            after = network.desired_summary(want) if module.check_mode else network.summary(network.observe(name))
+            if module.check_mode:
+                after = network.desired_summary(want)
+            else:
+                after = network.summary(network.observe(name)) if changes.changed else before
         return before, after, {"netns": naming.network_netns(name), "network": before if module.check_mode else after}
     return reconcile
 

@@ -91,7 +91,7 @@ def test_leftover_of_an_interrupted_run_is_replaced():
     with netns.rtnl() as ipr:     # created and marked, but the run died before the move
         ipr.link("add", ifname="vx-4098", kind="vxlan", vxlan_id=4098, vxlan_port=4789)
         ipr.link("set", index=ipr.link_lookup(ifname="vx-4098")[0], ifalias=network.VXLAN_ALIAS + "front")
-    network.preflight(want())      # its own leftover is no conflict
+    network.preflight(want(), None)      # its own leftover is no conflict
     done = converge(want())
     assert done[0] == "delete leftover vx-4098 in the host namespace"
     assert network.summary(network.observe("front"))["vni"] == 4098
@@ -100,9 +100,20 @@ def test_leftover_of_an_interrupted_run_is_replaced():
 def test_vni_used_elsewhere_and_foreign_local_are_refused():
     ip("link", "add", "other0", "type", "vxlan", "id", "4098", "dstport", "4789")
     with pytest.raises(network.NetworkError, match="VNI 4098 .* device other0 in the host namespace"):
-        network.preflight(want())
+        network.preflight(want(), None)
     with pytest.raises(network.NetworkError, match="advertise address 198.18.9.99 is not on this host"):
-        network.preflight(dict(want(), local="198.18.9.99"))
+        network.preflight(dict(want(), local="198.18.9.99"), None)
+
+
+def test_a_converged_network_is_not_searched_for_again():
+    converge(want())
+    ip("netns", "add", "elsewhere")
+    ip("-n", "elsewhere", "link", "add", "other0", "type", "vxlan", "id", "4098", "dstport", "4789")
+    # Its own device is right: nothing is to be created, so no namespace is searched for the VNI.
+    network.preflight(want(), network.observe("front"))
+    ip("-n", "swarmnet-front", "link", "del", "vx-4098")
+    with pytest.raises(network.NetworkError, match="VNI 4098 .* device other0 in namespace elsewhere"):
+        network.preflight(want(), network.observe("front"))
 
 
 def test_absent_leaves_nothing():

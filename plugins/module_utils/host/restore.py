@@ -149,7 +149,7 @@ def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
                           kept_networks, keys, primary, state_dir, changes, prune=False)
     for net in desired["networks"]:
         want = {key: net[key] for key in ("name", "vni", "gateway", "local", "data_port", "mtu")}
-        network.preflight(want)
+        network.preflight(want, network.observe(want["name"]))
         network.ensure_present(want, changes)
     if desired["gwbridge"]:
         gwbridge.ensure_present(desired["gwbridge"]["name"], desired["gwbridge"]["address"], changes, state_dir)

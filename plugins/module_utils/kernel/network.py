@@ -27,13 +27,19 @@ def _vxlan_ok(link, want):
             and vx.get("proxy") == 1)
 
 
-def preflight(want):
-    """Refuse what would break the host: unknown local address, a VNI in use elsewhere."""
+def preflight(want, observed):
+    """Refuse what would break the host: unknown local address, a VNI in use elsewhere.
+
+    `observed` is observe()'s view of the network: when its VXLAN device is already right, nothing
+    is to be created and the other namespaces need no search (a host has one per sandbox)."""
     with netns.rtnl() as host:
         addresses = links.host_addresses(host)
         if want["local"] not in addresses:
             raise NetworkError("advertise address %s is not on this host (its IPv4 addresses: %s)"
                                % (want["local"], ", ".join(sorted(addresses)) or "none"))
+        own = (observed or {}).get("links", {}).get(naming.vxlan_name(want["vni"]))
+        if own is not None and _vxlan_ok(own, want):
+            return
         own_ns = naming.network_netns(want["name"])
         for where in [None] + [n for n in netns.names() if n != own_ns]:
             for link in _vxlan_links(where, host):
