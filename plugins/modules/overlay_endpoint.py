@@ -140,21 +140,24 @@ ENDPOINTS_SPEC = dict(endpoints=dict(type="list", elements="dict", default=[], o
 )))
 
 
-def _reconcile(module, sandbox, wanted):
+def _reconcile(module, sandbox, wanted, ends):
     """One sandbox: returns the reconcile function Batch runs."""
     for ep in wanted:
         ep["netns"] = ep["netns"] or naming.network_netns(ep["network"])
         ep["mac"] = ep["mac"].lower()
 
     def reconcile(changes):
-        before = endpoint.summary(endpoint.observe(sandbox))
+        observed = endpoint.observe(sandbox)
+        before = endpoint.summary(observed)
         if module.params["state"] == "absent":
             endpoint.ensure_absent(sandbox, changes)
             after = {}
         else:
-            endpoint.ensure_present(sandbox, wanted, changes)
-            after = endpoint.desired_summary(wanted) if module.check_mode \
-                else endpoint.summary(endpoint.observe(sandbox))
+            endpoint.ensure_present(sandbox, wanted, changes, observed, ends)
+            if module.check_mode:
+                after = endpoint.desired_summary(wanted)
+            else:
+                after = endpoint.summary(endpoint.observe(sandbox)) if changes.changed else before
         return before, after, {"endpoints": before if module.check_mode else after}
     return reconcile
 
@@ -186,8 +189,9 @@ def main():
             key = "sandbox" if single else "sandboxes[%d].name" % i
             module.fail_json(msg="%s=%r: not a valid namespace name" % (key, item["name"]))
     batch = Batch(module.check_mode, (endpoint.EndpointError,) + netns.KERNEL_ERRORS)
+    ends = endpoint.NetworkEnds()
     for item in items:
-        batch.run("sandbox %s" % item["name"], _reconcile(module, item["name"], item["endpoints"]))
+        batch.run("sandbox %s" % item["name"], _reconcile(module, item["name"], item["endpoints"], ends))
     if single:
         batch.exit(module, endpoints=batch.results[0].get("endpoints", {}))
     batch.exit(module)

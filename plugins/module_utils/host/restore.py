@@ -153,8 +153,9 @@ def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
         network.ensure_present(want, changes)
     if desired["gwbridge"]:
         gwbridge.ensure_present(desired["gwbridge"]["name"], desired["gwbridge"]["address"], changes, state_dir)
+    ends = endpoint.NetworkEnds()
     for sandbox in desired["sandboxes"]:
-        endpoint.ensure_present(sandbox["name"], sandbox["endpoints"], changes)
+        endpoint.ensure_present(sandbox["name"], sandbox["endpoints"], changes, ends=ends)
     for net in desired["networks"]:
         _peers(net, desired["peers"][net["name"]], changes)
     for item in desired["lb"]:

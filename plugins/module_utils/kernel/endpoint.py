@@ -33,6 +33,9 @@ def observe(sandbox):
     with netns.rtnl(sandbox) as ipr:
         all_links = links.all_links(ipr)
         owned = any(lk["ifname"] == "lo" and lk.get("alias") == OWNED_ALIAS for lk in all_links)
+        addresses = {}
+        for address, prefixlen, index in sorted(links.ipv4_addresses_by_link(ipr)):
+            addresses.setdefault(index, []).append("%s/%d" % (address, prefixlen))
         endpoints = {}
         for lk in all_links:
             alias = lk.get("alias") or ""
@@ -41,7 +44,7 @@ def observe(sandbox):
                 endpoints[network] = {
                     "network": network,
                     "ifname": lk["ifname"],
-                    "address": ["%s/%d" % a for a in links.ipv4_addresses(ipr, lk["index"])],
+                    "address": addresses.get(lk["index"], []),
                     "mac": lk["mac"],
                     "mtu": lk["mtu"],
                     "up": lk["up"],
@@ -63,7 +66,26 @@ def desired_summary(endpoints):
             for ep in sorted(endpoints, key=lambda e: e["network"])}
 
 
-def ensure_present(sandbox, endpoints, changes):
+class NetworkEnds:
+    """The links of the namespaces that hold the other ends of sandboxes' veths (each network's, the
+    host's), each listed once: a network namespace holds a veth per sandbox, and looking one up by
+    name lists them all. A sandbox's veth names are its own, so what one sandbox's change adds or
+    removes is never what another sandbox looks up."""
+
+    def __init__(self):
+        self._links = {}
+
+    def link(self, net_ns, ifname):
+        if net_ns not in self._links:
+            with netns.rtnl(net_ns) as ipr:
+                self._links[net_ns] = {lk["ifname"]: lk for lk in links.all_links(ipr)}
+        return self._links[net_ns].get(ifname)
+
+
+def ensure_present(sandbox, endpoints, changes, observed=None, ends=None):
+    """`observed`: observe()'s result when the caller has it; `ends`: a NetworkEnds shared by the
+    sandboxes of one run (one listing per network instead of one per endpoint)."""
+    ends = ends or NetworkEnds()
     if not netns.exists(sandbox):
         changes("create sandbox namespace %s" % sandbox, _create_sandbox, sandbox)
         if changes.check_mode:
@@ -73,7 +95,7 @@ def ensure_present(sandbox, endpoints, changes):
                 if ep.get("gateway"):
                     changes.predict(_route_text(sandbox, ep))
             return
-    observed = observe(sandbox)
+    observed = observed or observe(sandbox)
     wanted = {ep["network"]: ep for ep in endpoints}
     with netns.rtnl(sandbox) as ipr:
         lo = links.by_name(ipr, "lo")
@@ -85,7 +107,7 @@ def ensure_present(sandbox, endpoints, changes):
                         links.delete, ipr, have["index"])
         _free_names(ipr, sandbox, observed["endpoints"], wanted, changes)
         for network, ep in sorted(wanted.items()):
-            _ensure_endpoint(ipr, sandbox, ep, observed["endpoints"].get(network), changes)
+            _ensure_endpoint(ipr, sandbox, ep, observed["endpoints"].get(network), ends, changes)
 
 
 def _attach_text(sandbox, ep):
@@ -120,15 +142,14 @@ def _other_side(ep):
     return ep["netns"], naming.BRIDGE
 
 
-def _ensure_endpoint(ipr, sandbox, ep, have, changes):
+def _ensure_endpoint(ipr, sandbox, ep, have, ends, changes):
     net_ns, bridge_name = _other_side(ep)
     if net_ns is not None and not netns.exists(net_ns):
         raise EndpointError("network %s is not on this host (namespace %s missing): "
                             "apply overlay_network first" % (ep["network"], net_ns))
     host_end = naming.veth_host_name(sandbox, ep["network"])
+    peer, bridge = ends.link(net_ns, host_end), ends.link(net_ns, bridge_name)
     with netns.rtnl(net_ns) as nipr:
-        peer = links.by_name(nipr, host_end)
-        bridge = links.by_name(nipr, bridge_name)
         if bridge is None and net_ns is None:
             raise EndpointError("bridge %s is not in the host namespace: apply gateway_bridge first" % bridge_name)
         if have is not None and peer is None:

@@ -56,6 +56,11 @@ def ipv4_addresses(ipr, index=None):
     return sorted((a.get("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(**kwargs))
 
 
+def ipv4_addresses_by_link(ipr):
+    """[(address, prefixlen, ifindex)] of every link of this namespace, in one dump."""
+    return [(a.get("IFA_ADDRESS"), a["prefixlen"], a["index"]) for a in ipr.get_addr(family=socket.AF_INET)]
+
+
 def host_addresses(ipr):
     """{address: ifindex} for every IPv4 address of this namespace."""
     return {a.get("IFA_ADDRESS"): a["index"] for a in ipr.get_addr(family=socket.AF_INET)}
