@@ -11,18 +11,28 @@ without stopping the others, as a loop over items would.
 
 from __future__ import annotations
 
+import json
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 
+# {(spec, value as JSON): validated value as JSON}. Sandboxes of one network balance the same services:
+# validating (deep copies, a spec walk per key) is done once per distinct value, and JSON hands out copies.
+_VALIDATED = {}
+
+
 def validated(module, spec, value, where):
     """`value` checked against an argument spec, as AnsibleModule checks its options (types, defaults,
     unknown keys): how a list option takes the single form's nested options without documenting them twice."""
-    result = ArgumentSpecValidator(spec).validate(value)
-    if result.error_messages:
-        module.fail_json(msg="%s: %s" % (where, "; ".join(result.error_messages)))
-    return result.validated_parameters
+    key = (id(spec), json.dumps(value, sort_keys=True))
+    if key not in _VALIDATED:
+        result = ArgumentSpecValidator(spec).validate(value)
+        if result.error_messages:
+            module.fail_json(msg="%s: %s" % (where, "; ".join(result.error_messages)))
+        _VALIDATED[key] = json.dumps(result.validated_parameters)
+    return json.loads(_VALIDATED[key])
 
 
 class Batch:

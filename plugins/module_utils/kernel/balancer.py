@@ -28,9 +28,9 @@ def _ipvs_socket(requested):
     return ipvs
 
 
-def _nft_table(table, services, balance, changes, have):
-    body = lb_nftables.render(table, services, balance=balance) if services or balance else None
-    nftables.ensure(lb_nftables.FAMILY, table, body, changes, have)
+def _nft_body(table, services, balance):
+    """The table's text; None for no table (nothing to mark, nothing to balance)."""
+    return lb_nftables.render(table, services, balance=balance) if services or balance else None
 
 
 def _forwarding(services, changes):
@@ -74,7 +74,7 @@ def reconcile(requested, wanted, table, changes, flush=True, marking=True):
             owned = lb_nftables.owned_marks(marked) | {s["fwmark"] for s in services}
             have = {mark: svc for mark, svc in lb_ipvs.current(ipvs).items() if mark in owned}
             if marking:
-                _nft_table(table, services, False, changes, marked)
+                nftables.ensure(family, table, _nft_body(table, services, False), changes, marked)
             lb_ipvs.apply(ipvs, services, have, changes)
         for name, value in sorted(lb_ipvs.sysctl_changes(services).items()):
             changes("sysctl net.ipv4.vs.%s=%s" % (name, value), lb_ipvs.set_sysctl, name, value)
@@ -83,14 +83,21 @@ def reconcile(requested, wanted, table, changes, flush=True, marking=True):
                                "backends": {d["address"]: d["weight"] for d in s["backends"]}}
                  for s in services}
         return backend, _ipvs_lines(have), _ipvs_lines(after), services
-    before = nftables.text(family, table)
     table_now = nftables.current(family, table)
+    body = _nft_body(table, services, wanted is not None)
+    # The listing is for the diff only: a table that stays as it is costs no second nft run.
+    same = table_now is None if body is None else not nftables.differs(family, table, body, table_now)
+    before = "" if same else nftables.text(family, table)
     gone_vips = lb_nftables.marked_vips(table_now) - {s["vip"] for s in services}
-    _nft_table(table, services, wanted is not None, changes, table_now)
+    nftables.ensure(family, table, body, changes, table_now)
     _forwarding(services, changes)
-    if flush:
+    # A backend leaves a VIP only with a change of the table (the live agent flushes after its own),
+    # so a table that stays needs no walk of the connection table.
+    if flush and not same:
         flush_stale(services, gone_vips, changes)
-    if not changes.check_mode:
+    if same:
+        after = before
+    elif not changes.check_mode:
         after = nftables.text(family, table)
     elif wanted is None:
         after = ""

@@ -68,9 +68,12 @@ def records(state_dir):
     return found
 
 
+def record(backend, table, planned, applied):
+    return {"backend": backend, "table": table, "planned": planned, "applied": applied}
+
+
 def record_text(backend, table, planned, applied):
-    return json.dumps({"backend": backend, "table": table, "planned": planned, "applied": applied},
-                      sort_keys=True, indent=1) + "\n"
+    return json.dumps(record(backend, table, planned, applied), sort_keys=True, indent=1) + "\n"
 
 
 def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush=True, marking=True):
@@ -86,7 +89,8 @@ def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush
     if planned is None:
         if os.path.exists(path):
             changes("forget the balancing record %s" % path, os.unlink, path)
-    else:
+    elif read_record(state_dir, sandbox) != record(backend, table, planned, applied):
+        # Compared parsed: an indented dump is Python's slow encoder, and most sandboxes stay as they are.
         files.ensure({path: record_text(backend, table, planned, applied)}, changes)
     return result
 
