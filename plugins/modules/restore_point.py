@@ -93,9 +93,9 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import net
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 
-def _present(module, changes):
+def _present(module, saved, changes):
     p = module.params
-    files.ensure({restore.applied_path(p["state_dir"]): _saved_text(module)}, changes)
+    files.ensure({restore.applied_path(p["state_dir"]): saved}, changes)
     files.ensure(restore.program_files(sys.executable), changes, executable={restore.ENTRY_POINT})
     if not task.systemd_is_pid1():
         return None
@@ -145,15 +145,16 @@ def main():
     changes = Changes(module.check_mode)
     try:
         if p["state"] == "present":
-            unit = _present(module, changes)
             after = _saved_text(module)
+            unit = _present(module, after, changes)
         else:
             _absent(module, changes)
             unit, after = None, ""
     except (task.TaskError, OSError) as exc:
         module.fail_json(msg="restore_point: %s" % exc, actions=changes.done)
+    # The whole plan of the host, twice, is the largest result of a converge: sent only when it differs.
     module.exit_json(changed=changes.changed, path=path, unit=unit, actions=changes.done,
-                     diff={"before": before, "after": after})
+                     diff={"before": before, "after": after} if before != after else {})
 
 
 if __name__ == "__main__":
