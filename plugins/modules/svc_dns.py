@@ -178,8 +178,8 @@ def main():
             if records_changed and len(changes.done) == started and pid is not None:
                 changes("reload the resolver (SIGHUP to %d)" % pid, resolver.reload, pid)
             if not module.check_mode and not resolver.wait_served(p["state_dir"], after, p["sandboxes"]):
-                module.fail_json(msg="svc_dns: the resolver (pid %s) did not load its records within 10 s; see %s"
-                                 % (pid, os.path.join(p["state_dir"], "tasks", resolver.TASK_NAME + ".log")),
+                module.fail_json(msg="svc_dns: the resolver (pid %s) did not load its records within %d s; see %s"
+                                 % (pid, resolver.LOAD_WAIT, os.path.join(p["state_dir"], "tasks", resolver.TASK_NAME + ".log")),
                                  actions=changes.done)
     except (task.TaskError, OSError) as exc:
         module.fail_json(msg="svc_dns: %s" % exc, actions=changes.done)
