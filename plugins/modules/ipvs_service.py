@@ -31,6 +31,7 @@ description:
     changes; both hold one lock, so a converge and a health change never undo each other.
   - O(sandboxes) takes many namespaces (a host's whole list) in one run, each reconciled and reported
     on its own (C(results), one diff each); a namespace that fails does not stop the others.
+    O(balancing) takes the same list as the plan keeps it, each distinct set of services once.
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 and nft on the managed host
@@ -40,7 +41,7 @@ options:
     type: str
   sandboxes:
     description:
-      - Many namespaces in one run (C(swarmnet_desired.lb)), each with its C(sandbox) and C(services). O(backend),
+      - Many namespaces in one run, each with its C(sandbox) and C(services). O(backend),
         O(table), O(state_dir) and O(state) apply to each.
     type: list
     elements: dict
@@ -53,6 +54,27 @@ options:
         description:
           - Its whole set of virtual services, each with the suboptions of O(services), checked as strictly.
           - None removes every virtual service and the table, as O(state=absent) does.
+        type: list
+        elements: dict
+        default: []
+  balancing:
+    description:
+      - Many namespaces in one run, as the plan keeps them (C(swarmnet_desired.lb)), each distinct set of
+        virtual services once, with the C(sandboxes) that share it (every sandbox of a network balances
+        the same services). Run and reported per namespace, exactly as O(sandboxes).
+    type: list
+    elements: dict
+    version_added: 0.6.0
+    suboptions:
+      sandboxes:
+        description: The network namespaces (under C(/run/netns)) that balance these services.
+        type: list
+        elements: str
+        required: true
+      services:
+        description:
+          - Their whole set of virtual services, each with the suboptions of O(services), checked as strictly.
+          - An empty list removes every virtual service and the table, as O(state=absent) does.
         type: list
         elements: dict
         default: []
@@ -145,13 +167,13 @@ EXAMPLES = r"""
 
 - name: Every sandbox of the host in one run
   swarmnet.overlay.ipvs_service:
-    sandboxes: "{{ swarmnet_desired.lb }}"
+    balancing: "{{ swarmnet_desired.lb }}"
 """
 
 RETURN = r"""
 backend:
   description: The balancing backend used.
-  returned: when O(sandboxes) is not given
+  returned: when neither O(sandboxes) nor O(balancing) is given
   type: str
   sample: nftables
 actions:
@@ -161,12 +183,12 @@ actions:
   elements: str
 services:
   description: The virtual services after the run, one line each plus one per backend.
-  returned: when O(sandboxes) is not given
+  returned: when neither O(sandboxes) nor O(balancing) is given
   type: list
   elements: str
 held_back:
   description: Planned backends the live layer holds back (task not healthy, or host down).
-  returned: when O(sandboxes) is not given
+  returned: when neither O(sandboxes) nor O(balancing) is given
   type: list
   elements: str
   sample: ["fwmark 0x100 10.10.1.8 -> 10.10.1.6 (web.2 on h2)"]
@@ -256,23 +278,34 @@ def main():
                 sandbox=dict(type="str", required=True),
                 services=dict(type="list", elements="dict", default=[]),
             )),
+            balancing=dict(type="list", elements="dict", options=dict(
+                sandboxes=dict(type="list", elements="str", required=True),
+                services=dict(type="list", elements="dict", default=[]),
+            )),
             services=SERVICES_SPEC["services"],
             backend=dict(type="str", default="auto", choices=["auto", "ipvs", "nftables"]),
             table=dict(type="str", default=lb_nftables.DEFAULT_TABLE),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
-        mutually_exclusive=[("netns", "sandboxes"), ("services", "sandboxes")],
+        mutually_exclusive=[("netns", "sandboxes", "balancing"), ("services", "sandboxes", "balancing")],
         supports_check_mode=True,
     )
     netns.require_pyroute2(module)
     p = module.params
-    single = p["sandboxes"] is None
-    items = [{"sandbox": p["netns"], "services": p["services"]}] if single else p["sandboxes"]
-    if not single:
-        for i, item in enumerate(items):
+    single = p["sandboxes"] is None and p["balancing"] is None
+    if single:
+        items = [{"sandbox": p["netns"], "services": p["services"]}]
+    else:
+        if p["balancing"] is None:
+            labelled = [("sandboxes[%d]" % i, item) for i, item in enumerate(p["sandboxes"])]
+        else:
+            labelled = [("balancing[%d]" % i, item) for i, group in enumerate(p["balancing"])
+                        for item in lb.per_sandbox([group])]
+        for where, item in labelled:
             item["services"] = validated(module, SERVICES_SPEC, {"services": item["services"]},
-                                         "sandboxes[%d] (%s)" % (i, item["sandbox"]))["services"]
+                                         "%s (%s)" % (where, item["sandbox"]))["services"]
+        items = [item for _where, item in labelled]
     batch = Batch(module.check_mode, (lb.LbError, nftables.NftError) + netns.KERNEL_ERRORS)
     for item in items:
         where = item["sandbox"]

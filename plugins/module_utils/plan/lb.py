@@ -12,6 +12,7 @@ backends mark with nftables; IPVS or an nftables numgen map then balances.
 from __future__ import annotations
 
 import ipaddress
+import json
 
 SCHEDULERS = {"nftables": ("rr", "random"),
               "ipvs": ("rr", "wrr", "lc", "wlc", "sh", "dh", "sed", "nq", "mh")}
@@ -38,6 +39,26 @@ def with_defaults(services):
         backends = [dict(BACKEND_DEFAULTS, **backend) for backend in svc.get("backends") or []]
         out.append(dict(SERVICE_DEFAULTS, **dict(svc, backends=backends)))
     return out
+
+
+def shared(entries):
+    """[{sandbox, services}] as [{sandboxes, services}]: each distinct balancing once, with the
+    sandboxes that share it, in the order they first come. Every sandbox of a network balances
+    the same services, so a host's balancing written out per sandbox grows with sandboxes times
+    services; this way it grows with services (the plan, and every module's arguments, stay small)."""
+    groups, by_text = [], {}
+    for entry in entries:
+        text = json.dumps(entry["services"], sort_keys=True)
+        if text not in by_text:
+            by_text[text] = {"sandboxes": [], "services": entry["services"]}
+            groups.append(by_text[text])
+        by_text[text]["sandboxes"].append(entry["sandbox"])
+    return groups
+
+
+def per_sandbox(groups):
+    """shared()'s groups written out again: [{sandbox, services}] (the services shared, not copied)."""
+    return [{"sandbox": sandbox, "services": group["services"]} for group in groups for sandbox in group["sandboxes"]]
 
 
 def _port(value, key):

@@ -1,9 +1,9 @@
-"""as_items: what leaves a host goes to one module run as list items."""
+"""as_items: what leaves a host goes to one module run as list items; per_sandbox: the plan's shared balancing."""
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.swarmnet.overlay.plugins.filter.items import as_items
+from ansible_collections.swarmnet.overlay.plugins.filter.items import as_items, per_sandbox
 
 
 def test_names_become_one_key_mappings_in_order():
@@ -14,3 +14,15 @@ def test_names_become_one_key_mappings_in_order():
 def test_anything_but_a_list_is_refused():
     with pytest.raises(AnsibleFilterError, match="expects a list of names"):
         as_items("web.3", "name")
+
+
+def test_shared_balancing_is_written_out_per_sandbox_in_order():
+    web = [{"fwmark": 256, "vip": "10.10.1.2", "backends": []}]
+    groups = [{"sandboxes": ["web.1", "web.2"], "services": web}, {"sandboxes": ["db.1"], "services": []}]
+    assert per_sandbox(groups) == [{"sandbox": "web.1", "services": web}, {"sandbox": "web.2", "services": web},
+                                   {"sandbox": "db.1", "services": []}]
+
+
+def test_balancing_per_sandbox_is_refused_as_input():
+    with pytest.raises(AnsibleFilterError, match=r"expects the plan's balancing"):
+        per_sandbox([{"sandbox": "web.1", "services": []}])
