@@ -35,7 +35,7 @@ SERVICE = {"fwmark": 256, "vip": "10.10.1.100", "protocol": "tcp", "port": None,
 def kept(advertise=LOCAL):
     desired = {"advertise_addr": advertise, "networks": [NETWORK],
                "sandboxes": [{"name": "sb1", "endpoints": [ENDPOINT]}],
-               "peers": {"front": REMOTE}, "lb": [{"sandbox": "sb1", "services": [SERVICE]}], "tasks": [],
+               "peers": {"front": REMOTE}, "lb": [{"sandboxes": ["sb1"], "services": [SERVICE]}], "tasks": [],
                "firewall": {"peers": ["198.18.9.2"], "tcp_ports": [7946], "udp_ports": [4789, 7946]},
                "gwbridge": None, "mesh": {"ingress": [], "host": [], "egress_subnet": None}}
     return json.loads(restore.saved_text(desired, "t", "present", "nftables", "swarmnet", "/usr/bin/python3"))

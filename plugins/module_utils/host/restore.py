@@ -25,10 +25,10 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deplo
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
     encryption, endpoint, firewall, gwbridge, lb_nftables, links, mesh, netns, network, nftables, peers)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb, naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
-FORMAT = 1
+FORMAT = 2
 LIB_DIR = deploy.LIB_DIR
 ENTRY_POINT = os.path.join(deploy.LIBEXEC, "swarmnet-restore")
 UNIT = naming.RESTORE_UNIT
@@ -158,7 +158,7 @@ def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
         endpoint.ensure_present(sandbox["name"], sandbox["endpoints"], changes, ends=ends)
     for net in desired["networks"]:
         _peers(net, desired["peers"][net["name"]], changes)
-    for item in desired["lb"]:
+    for item in lb.per_sandbox(desired["lb"]):
         if item["services"]:
             _balancing(item, saved["lb_backend"], state_dir, changes)
     if desired["gwbridge"]:

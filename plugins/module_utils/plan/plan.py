@@ -22,7 +22,7 @@ import ipaddress
 import re
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import membership
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, naming, pools, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, lb, naming, pools, service_plan
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -542,7 +542,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
     for host in sorted(hosts):
         addr = str(hosts[host]["advertise_addr"])
         my_nets = sorted(n for n in present if host in members[n])
-        desired = {
+        desired = {      # balancing (lb*) is written per sandbox here, shared (lb.shared) below
             "advertise_addr": addr,
             "networks": [_network_view(present[n], mtus[n], addr) for n in my_nets],
             "sandboxes": [],
@@ -577,6 +577,8 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
                 desired["lb_drain"].append(drained)
             if drained != desired["lb"][-1]:    # what the drain did not already program
                 desired["lb_fill"].append(desired["lb"][-1])
+        for key in ("lb", "lb_drain", "lb_fill"):
+            desired[key] = lb.shared(desired[key])
         for net in my_nets:
             desired["peers"][net] = sorted(
                 ({"ip": e["ip"], "mac": e["mac"],

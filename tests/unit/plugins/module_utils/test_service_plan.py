@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import plan, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb as lb_plan, plan, service_plan
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan.plan import PlanError
 
 NETS = [
@@ -63,15 +63,26 @@ def test_vip_balances_over_every_task_from_every_sandbox_on_the_network():
     backends = sorted(({"address": t["addresses"]["front"], "task": t["name"], "host": t["host"]}
                        for t in registry["tasks"]), key=lambda b: b["address"])
     for host in result.values():
-        for lb in host["lb"]:
+        for lb in lb_plan.per_sandbox(host["lb"]):
             if lb["sandbox"].startswith("web."):
                 assert lb["services"] == [{"fwmark": 0x100, "vip": vip, "backends": backends}]
+
+
+def test_sandboxes_that_balance_the_same_services_share_one_entry():
+    # Six web tasks on three hosts: each host's two web sandboxes share one entry, the ingress sandbox
+    # (published port, masquerade) has its own; written out per sandbox, nothing is lost.
+    result = build([dict(WEB, replicas=6)])
+    for host in result.values():
+        assert [len(group["sandboxes"]) for group in host["lb"]] == [1, 2]
+        per_sandbox = lb_plan.per_sandbox(host["lb"])
+        assert sorted(e["sandbox"] for e in per_sandbox) == sorted(sb["name"] for sb in host["sandboxes"])
+        assert lb_plan.shared(per_sandbox) == host["lb"]
 
 
 def test_ingress_sandbox_on_every_host_balances_the_published_port():
     result = build([WEB])
     for host in result.values():
-        lb = next(x for x in host["lb"] if x["sandbox"] == "swarmnet_ingress_sbox")
+        lb = next(x for x in lb_plan.per_sandbox(host["lb"]) if x["sandbox"] == "swarmnet_ingress_sbox")
         (svc,) = lb["services"]
         assert (svc["vip"], svc["port"], svc["target_port"], svc["masquerade"]) == ("172.18.0.2", 8080, 80, True)
         assert len(svc["backends"]) == 3
@@ -194,7 +205,7 @@ def test_scale_down_drains_leaving_backends_before_tasks_stop():
     # Converged: the drain programs everything, nothing is left to fill.
     steady = plan.build(NETS, HOSTS, reported, "h1", services=[WEB])["hosts"]
     assert all(h["lb_fill"] == [] for h in steady.values())
-    assert all(e in h["lb"] for h in up.values() for e in h["lb_fill"])
+    assert all(e in lb_plan.per_sandbox(h["lb"]) for h in up.values() for e in lb_plan.per_sandbox(h["lb_fill"]))
 
 
 def test_every_sandbox_but_the_ingress_one_resolves_on_its_networks():
@@ -263,6 +274,7 @@ def test_each_host_s_live_agent_watches_its_own_tasks_and_joins_every_other_host
 def test_every_backend_names_its_task_and_host():
     result = build([WEB])
     registry = {t["name"]: t for t in result["h1"]["services"][0]["tasks"]}
-    ingress = next(x for x in result["h1"]["lb"] if x["sandbox"] == "swarmnet_ingress_sbox")["services"][0]
+    ingress = next(x for x in lb_plan.per_sandbox(result["h1"]["lb"])
+                   if x["sandbox"] == "swarmnet_ingress_sbox")["services"][0]
     assert {(b["task"], b["host"], b["address"]) for b in ingress["backends"]} == {
         (n, t["host"], t["addresses"]["ingress"]) for n, t in registry.items()}
