@@ -1,7 +1,7 @@
 """What a converge costs as the cluster grows: services, then hosts, next to plays of `ping`.
 
 On new lab hosts (playbooks/lab.yml) each time: for the demo, for the demo plus each of
---services (N services x 3 replicas on frontend), and for the demo on each of --hosts lab hosts,
+--services (N services x 3 replicas on a network of their own), and for the demo on each of --hosts lab hosts,
 converges site.yml once (first), then three times with nothing to change (no-op, the median),
 each next to a play of as many `ansible.builtin.ping` tasks as the converge ran on a host (the
 floor of what Ansible itself costs per task; median of three, alternating with the no-ops). With
@@ -55,13 +55,19 @@ def inventory(directory, hosts):
     return directory
 
 
+# The extra services' own network: frontend (a /24) holds a VIP and three tasks for at most 63 services.
+BENCH_NETWORK = {"name": "bench", "subnet": "10.11.0.0/20"}
+
+
 def services_file(directory, count, scaled=False):
-    """Extra vars: the demo's services plus `count` more, 3 replicas each, on frontend (`scaled`: the first 4)."""
+    """Extra vars: the demo plus `count` services, 3 replicas each, on a network of their own (`scaled`: the
+    first 4). Every task sandbox of that network balances every one of them, as Docker's do."""
     path = os.path.join(directory, "services-%d%s.json" % (count, "-scaled" if scaled else ""))
-    extra = [{"name": "s%03d" % i, "networks": ["frontend"], "replicas": 4 if scaled and i == 0 else 3,
+    extra = [{"name": "s%03d" % i, "networks": [BENCH_NETWORK["name"]], "replicas": 4 if scaled and i == 0 else 3,
               "command": ["python3", "-c", "{{ lab_whoami }}", "80"]} for i in range(count)]
     with open(path, "w") as f:
-        json.dump({"swarmnet_services": "{{ lab_services + bench_services }}", "bench_services": extra}, f)
+        json.dump({"swarmnet_services": "{{ lab_services + bench_services }}", "bench_services": extra,
+                   "swarmnet_networks": "{{ lab_networks + bench_networks }}", "bench_networks": [BENCH_NETWORK]}, f)
     return "@" + path
 
 
