@@ -294,18 +294,15 @@ def main():
     netns.require_pyroute2(module)
     p = module.params
     single = p["sandboxes"] is None and p["balancing"] is None
-    if single:
-        items = [{"sandbox": p["netns"], "services": p["services"]}]
+    if p["balancing"] is not None:
+        labelled = [("balancing[%d]" % i, item) for i, group in enumerate(p["balancing"])
+                    for item in lb.per_sandbox([group])]
     else:
-        if p["balancing"] is None:
-            labelled = [("sandboxes[%d]" % i, item) for i, item in enumerate(p["sandboxes"])]
-        else:
-            labelled = [("balancing[%d]" % i, item) for i, group in enumerate(p["balancing"])
-                        for item in lb.per_sandbox([group])]
-        for where, item in labelled:
-            item["services"] = validated(module, SERVICES_SPEC, {"services": item["services"]},
-                                         "%s (%s)" % (where, item["sandbox"]))["services"]
-        items = [item for _where, item in labelled]
+        labelled = [("sandboxes[%d]" % i, item) for i, item in enumerate(p["sandboxes"] or [])]
+    for where, item in labelled:
+        item["services"] = validated(module, SERVICES_SPEC, {"services": item["services"]},
+                                     "%s (%s)" % (where, item["sandbox"]))["services"]
+    items = [{"sandbox": p["netns"], "services": p["services"]}] if single else [item for _where, item in labelled]
     batch = Batch(module.check_mode, (lb.LbError, nftables.NftError) + netns.KERNEL_ERRORS)
     for item in items:
         where = item["sandbox"]

@@ -89,7 +89,8 @@ def reconcile(requested, wanted, table, changes, flush=True, marking=True):
     same = table_now is None if body is None else not nftables.differs(family, table, body, table_now)
     before = "" if same else nftables.text(family, table)
     gone_vips = lb_nftables.marked_vips(table_now) - {s["vip"] for s in services}
-    nftables.ensure(family, table, body, changes, table_now)
+    if not same:
+        nftables.ensure(family, table, body, changes, table_now)
     _forwarding(services, changes)
     # A backend leaves a VIP only with a change of the table (the live agent flushes after its own),
     # so a table that stays needs no walk of the connection table.
