@@ -549,7 +549,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
             "peers": {},
             "lb": [],           # what every sandbox balances, in full
             "lb_drain": [],     # before tasks stop: only tasks that stay and already run
-            "lb_fill": [],      # after tasks start: the sandboxes lb_drain left short
+            "lb_fill": [],      # after tasks start: what lb_drain left short (all if none ran)
             "tasks": [],
         }
         gw_local = {sb: str(ip) for (h, sb), ip in gw_ips.items() if h == host}
@@ -627,7 +627,18 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
         desired["absent_tasks"] = sorted(
             set(live_host.get("tasks") or []) - {t["name"] for t in desired["tasks"]})
         result[host] = desired
+    if not _anything_leaves(result, registered, reported):
+        # The drain only takes leaving tasks out before they stop: without any, the balancing
+        # is one pass after tasks start (a scale-up costs what a no-op does, plus the new task).
+        for desired in result.values():
+            desired["lb_drain"], desired["lb_fill"] = [], desired["lb"]
     return {"hosts": result, "warnings": low_pools}
+
+
+def _anything_leaves(result, registered, reported):
+    """Whether a task or a sandbox stops on some host, or a balanced address goes anywhere."""
+    return any(desired["absent_tasks"] or desired["absent_sandboxes"] for desired in result.values()) \
+        or service_plan.backends_leave(registered, reported)
 
 
 def _live_endpoints(reported):

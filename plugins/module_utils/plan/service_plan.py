@@ -331,6 +331,16 @@ def running_only(registered, live_sandboxes):
             for svc in registered]
 
 
+def backends_leave(registered, reported):
+    """Whether an address some host's registry balances today is not planned any more: a task,
+    its sandbox or one of its networks goes, and must leave every VIP before it stops."""
+    planned = {(svc["name"], task["name"], task["host"], net, ip)
+               for svc in registered for task in svc["tasks"] for net, ip in task["addresses"].items()}
+    return any((svc.get("name"), task.get("name"), task.get("host"), net, ip) not in planned
+               for report in reported.values() for svc in (report or {}).get("services") or []
+               for task in svc.get("tasks") or [] for net, ip in (task.get("addresses") or {}).items())
+
+
 def _sorted_ips(values):
     return sorted(values, key=ipaddress.IPv4Address)
 

@@ -194,18 +194,31 @@ def test_scale_down_drains_leaving_backends_before_tasks_stop():
                 for h, d in first.items()}
     down = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, replicas=1)])["hosts"]
     web1 = next(t for t in down["h1"]["services"][0]["tasks"])
+    assert all(host["lb_drain"] for host in down.values())
     for host in down.values():
         for entry in host["lb_drain"]:
             for svc in entry["services"]:
                 assert len(svc["backends"]) == 1, entry
-    up = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, replicas=5)])["hosts"]
-    drained = [len(s["backends"]) for h in up.values() for e in h["lb_drain"] for s in e["services"]]
-    full = [len(s["backends"]) for h in up.values() for e in h["lb"] for s in e["services"]]
-    assert set(drained) == {3} and set(full) == {5} and web1["name"] == "web.1"
-    # Converged: the drain programs everything, nothing is left to fill.
-    steady = plan.build(NETS, HOSTS, reported, "h1", services=[WEB])["hosts"]
-    assert all(h["lb_fill"] == [] for h in steady.values())
-    assert all(e in lb_plan.per_sandbox(h["lb"]) for h in up.values() for e in lb_plan.per_sandbox(h["lb_fill"]))
+    assert web1["name"] == "web.1"
+    assert all(e in lb_plan.per_sandbox(h["lb"]) for h in down.values() for e in lb_plan.per_sandbox(h["lb_fill"]))
+
+
+def test_nothing_leaving_is_one_balancing_pass_after_tasks_start():
+    first = build([WEB])
+    reported = {h: {"endpoints": [{"sandbox": s["name"], "network": e["network"], "ip": e["address"].split("/")[0]}
+                                  for s in d["sandboxes"] for e in s["endpoints"]],
+                    "tasks": [t["name"] for t in d["tasks"]], "services": d["services"]}
+                for h, d in first.items()}
+    for replicas in (3, 5):    # converged, and scaled up: no task stops, so none is drained first
+        hosts = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, replicas=replicas)])["hosts"]
+        assert all(h["lb_drain"] == [] and h["lb_fill"] == h["lb"] for h in hosts.values())
+        assert {len(s["backends"]) for h in hosts.values() for e in h["lb_fill"] for s in e["services"]} == {replicas}
+    # A task that leaves another host's registry (that host not converged now) is still drained.
+    web = first["h3"]["services"][0]
+    stale = dict(web, tasks=web["tasks"] + [dict(web["tasks"][0], name="web.9", addresses={"front": "10.10.1.99"})])
+    gone = dict(reported, h3=dict(reported["h3"], services=[stale]))
+    hosts = plan.build(NETS, HOSTS, gone, "h1", services=[WEB])["hosts"]
+    assert all(h["lb_drain"] for h in hosts.values() if h["lb"])
 
 
 def test_every_sandbox_but_the_ingress_one_resolves_on_its_networks():
