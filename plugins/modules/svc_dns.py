@@ -60,6 +60,14 @@ options:
     description: Directory of the host's swarmnet state.
     type: path
     default: /var/lib/swarmnet
+  keep_program:
+    description:
+      - With C(state=absent), leave the resolver's program under C(/opt/swarmnet/libexec) in place.
+      - For hosts that share one C(/opt) (the lab hosts), where another host's resolver runs the same
+        program, and a host without sandboxes would take it away from under it.
+    type: bool
+    default: false
+    version_added: 0.6.0
   state:
     description: C(absent) stops the resolver and removes its records, program and resolv.conf files.
     type: str
@@ -128,13 +136,14 @@ def _check(module):
             module.fail_json(msg="services[%d].name=%r: every entry needs a name" % (i, svc.get("name")))
 
 
-def _absent(runner, state_dir, changes):
+def _absent(runner, state_dir, keep_program, changes):
     runner.ensure_absent(resolver.TASK_NAME, changes)
     path = dns_server.config_path(state_dir)
     if os.path.exists(path):
         changes("remove %s" % path, os.unlink, path)
     resolver.ensure_resolv_confs({}, None, changes)
-    resolver.remove_program(changes, state_dir)
+    if not keep_program:
+        resolver.remove_program(changes, state_dir)
 
 
 def main():
@@ -148,6 +157,7 @@ def main():
             timeout=dict(type="float", default=dns_server.DEFAULT_TIMEOUT),
             supervisor=dict(type="str", default="auto", choices=["auto", "systemd", "swarmnet"]),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
+            keep_program=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         supports_check_mode=True,
@@ -164,7 +174,7 @@ def main():
     try:
         runner = task.backend(p["supervisor"], module.run_command, p["state_dir"], sys.executable)
         if p["state"] == "absent":
-            _absent(runner, p["state_dir"], changes)
+            _absent(runner, p["state_dir"], p["keep_program"], changes)
             after = ""
         else:
             after = resolver.config_text(p["sandboxes"], p["services"], upstreams, p["ttl"], p["domain"],
