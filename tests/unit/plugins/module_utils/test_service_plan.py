@@ -186,12 +186,17 @@ def test_spread_is_deterministic_and_balanced():
     assert sorted(h for _s, h in spread) == ["a", "a", "b", "b", "c", "c"]
 
 
+def _reported(desired):
+    """What each host reports after converging to `desired` (its endpoints, tasks and registry)."""
+    return {h: {"endpoints": [{"sandbox": s["name"], "network": e["network"], "ip": e["address"].split("/")[0]}
+                              for s in d["sandboxes"] for e in s["endpoints"]],
+                "tasks": [t["name"] for t in d["tasks"]], "services": d["services"]}
+            for h, d in desired.items()}
+
+
 def test_scale_down_drains_leaving_backends_before_tasks_stop():
     first = build([WEB])
-    reported = {h: {"endpoints": [{"sandbox": s["name"], "network": e["network"], "ip": e["address"].split("/")[0]}
-                                  for s in d["sandboxes"] for e in s["endpoints"]],
-                    "tasks": [t["name"] for t in d["tasks"]], "services": d["services"]}
-                for h, d in first.items()}
+    reported = _reported(first)
     down = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, replicas=1)])["hosts"]
     web1 = next(t for t in down["h1"]["services"][0]["tasks"])
     assert all(host["lb_drain"] for host in down.values())
@@ -205,10 +210,7 @@ def test_scale_down_drains_leaving_backends_before_tasks_stop():
 
 def test_nothing_leaving_is_one_balancing_pass_after_tasks_start():
     first = build([WEB])
-    reported = {h: {"endpoints": [{"sandbox": s["name"], "network": e["network"], "ip": e["address"].split("/")[0]}
-                                  for s in d["sandboxes"] for e in s["endpoints"]],
-                    "tasks": [t["name"] for t in d["tasks"]], "services": d["services"]}
-                for h, d in first.items()}
+    reported = _reported(first)
     for replicas in (3, 5):    # converged, and scaled up: no task stops, so none is drained first
         hosts = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, replicas=replicas)])["hosts"]
         assert all(h["lb_drain"] == [] and h["lb_fill"] == h["lb"] for h in hosts.values())
