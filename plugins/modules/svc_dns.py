@@ -142,8 +142,9 @@ def _absent(runner, state_dir, keep_program, changes):
     if os.path.exists(path):
         changes("remove %s" % path, os.unlink, path)
     resolver.ensure_resolv_confs({}, None, changes)
+    resolver.forget_loaded(changes, state_dir)
     if not keep_program:
-        resolver.remove_program(changes, state_dir)
+        resolver.remove_program(changes)
 
 
 def main():

@@ -128,9 +128,13 @@ def wait_served(state_dir, text, sandboxes, timeout=LOAD_WAIT):
     return False
 
 
-def remove_program(changes, state_dir):
+def remove_program(changes):
     if os.path.isdir(PROGRAM_DIR):
         changes("remove %s" % PROGRAM_DIR, files.remove_tree, PROGRAM_DIR)
+
+
+def forget_loaded(changes, state_dir):
+    """The host's note of what its resolver served: gone with the resolver, whatever the program."""
     marker = dns_server.loaded_path(state_dir)
     if os.path.exists(marker):
         changes("remove %s" % marker, os.unlink, marker)
