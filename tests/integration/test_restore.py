@@ -95,9 +95,25 @@ def test_makes_everything_from_nothing_then_finds_nothing_to_do(tmp_path):
     assert restored(tmp_path) == []
 
 
+def _link_names(name):
+    with netns.rtnl(name) as ipr:
+        return {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+
+
+def _wait_links_gone(name, gone, timeout=5.0):
+    """The links a removed namespace's veths had in `name` go when the kernel has torn that
+    namespace down, which it does asynchronously: until then a restore finds them orphaned."""
+    deadline = time.monotonic() + timeout
+    while _link_names(name) & gone:
+        assert time.monotonic() < deadline, "still there: %s" % (_link_names(name) & gone)
+        time.sleep(0.05)
+
+
 def test_makes_again_what_was_lost_and_only_that(tmp_path):
     restored(tmp_path)
+    sb1_veth = {n for n in _link_names("swarmnet-front") if n.startswith("swv-")}     # the only sandbox
     netns.remove("sb1")
+    _wait_links_gone("swarmnet-front", sb1_veth)
     done = restored(tmp_path)
     assert "create sandbox namespace sb1" in done
     assert not [line for line in done if "swarmnet-front" in line or "inet t" in line], done
