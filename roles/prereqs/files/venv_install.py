@@ -1,29 +1,42 @@
 """The prereqs role's virtualenv, and the wheels it lacks, in one run of the host's python3.
 
 argv: VENV WHEEL_DIR NAME==VERSION...  Creates VENV (system site packages, for python3-apt) when
-it is not there, without pip: ensurepip installs and byte-compiles pip and setuptools, which took
-three minutes a host under QEMU emulation, and nothing here needs pip in the virtualenv. The
-wheels (WHEEL_DIR/NAME-VERSION-py3-none-any.whl) are then installed by pip run from the wheel of
-pip that the host's Python carries for ensurepip (Debian: python3-pip-whl, a dependency of
-python3-venv), all of them in one pip run.
+it is not there, without pip, and installs each wheel WHEEL_DIR/NAME-VERSION-py3-none-any.whl
+into it: a pure wheel (PEP 427: Root-Is-Purelib, no .data directory) is a zip whose contents
+go into site-packages as they are, so it is unpacked there, after what an earlier version of
+the same distribution left (its packages and its .dist-info) is removed. Under QEMU emulation
+ensurepip spent three minutes a host byte-compiling pip and setuptools into the virtualenv, and
+pip, run from its wheel, a minute and a half more compiling itself; nothing here needs pip.
 Standard library only.
 """
 import glob
 import os
+import shutil
 import subprocess
 import sys
-import sysconfig
+import zipfile
 
 venv, wheel_dir, pins = sys.argv[1], sys.argv[2], sys.argv[3:]
-wheels = [os.path.join(wheel_dir, "%s-%s-py3-none-any.whl" % tuple(pin.split("=="))) for pin in pins]
 python = os.path.join(venv, "bin", "python")
 if not os.access(python, os.X_OK):
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", venv], check=True)
-
-# Where ensurepip finds its pip: Debian's shared wheel directory, or CPython's bundled copy.
-places = ["/usr/share/python-wheels", os.path.join(sysconfig.get_paths()["stdlib"], "ensurepip", "_bundled")]
-found = sorted(path for place in places for path in glob.glob(os.path.join(place, "pip-*.whl")))
-if not found:
-    sys.exit("no wheel of pip for ensurepip under %s: install python3-venv" % " or ".join(places))
-subprocess.run([python, os.path.join(found[-1], "pip"), "install", "--quiet", "--no-index", "--no-deps",
-                "--disable-pip-version-check"] + wheels, check=True)
+purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+for pin in pins:
+    name, version = pin.split("==")
+    path = os.path.join(wheel_dir, "%s-%s-py3-none-any.whl" % (name, version))
+    with zipfile.ZipFile(path) as wheel:
+        tops = {entry.split("/")[0] for entry in wheel.namelist()}
+        info = "%s-%s.dist-info" % (name.replace("-", "_"), version)
+        if info not in tops or "Root-Is-Purelib: true" not in wheel.read(info + "/WHEEL").decode() \
+                or any(top.endswith(".data") for top in tops):
+            sys.exit("%s: not a pure-Python wheel of %s %s" % (path, name, version))
+        earlier = glob.glob(os.path.join(purelib, "%s-*.dist-info" % name.replace("-", "_")))
+        for old in earlier + [os.path.join(purelib, top) for top in tops if not top.endswith(".dist-info")]:
+            if os.path.isdir(old):
+                shutil.rmtree(old)
+            elif os.path.exists(old):
+                os.unlink(old)
+        wheel.extractall(purelib)
+    with open(os.path.join(purelib, info, "INSTALLER"), "w") as marker:
+        marker.write("swarmnet.overlay prereqs\n")
