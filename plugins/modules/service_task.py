@@ -18,7 +18,7 @@ description:
     small program (Python standard library and C(nsenter) only) started once per host, which restarts
     tasks that exit (with a back-off when they exit at once), writes their output to
     C(STATE_DIR/tasks/NAME.log), and exits by itself when it has no task left.
-  - A changed command restarts the task. O(state=absent) stops the task and removes its unit or spec.
+  - A changed command, environment, user or working directory restarts the task. O(state=absent) stops the task and removes its unit or spec.
   - O(tasks) takes many tasks (a host's whole list) in one run, each reconciled and reported on its
     own (C(results), one diff each); a task that fails does not stop the others.
 author: swarmnet developers (@swarmnet)
@@ -47,6 +47,18 @@ options:
         description: The program and its arguments. Required with O(state=present).
         type: list
         elements: str
+      env:
+        description: The task's O(env).
+        type: dict
+        version_added: 0.6.0
+      user:
+        description: The task's O(user).
+        type: str
+        version_added: 0.6.0
+      working_dir:
+        description: The task's O(working_dir).
+        type: str
+        version_added: 0.6.0
   service:
     description: The service the task belongs to (for descriptions and unit names).
     type: str
@@ -57,6 +69,18 @@ options:
     description: The program and its arguments. Required with O(state=present).
     type: list
     elements: str
+  env:
+    description: Environment variables of the process (names to strings), added to the supervisor's.
+    type: dict
+    version_added: 0.6.0
+  user:
+    description: User the process runs as (a name or a numeric id; default root). It must exist on the host.
+    type: str
+    version_added: 0.6.0
+  working_dir:
+    description: Working directory of the process (default C(/)). It must exist on the host.
+    type: str
+    version_added: 0.6.0
   supervisor:
     description: C(auto) takes systemd where it is PID 1, the swarmnet supervisor elsewhere.
     type: str
@@ -82,6 +106,9 @@ EXAMPLES = r"""
     service: web
     netns: web.1
     command: [python3, -m, http.server, "80"]
+    env: {LANG: C.UTF-8}
+    user: www-data
+    working_dir: /srv/www
 
 - name: Every task of the host in one run
   swarmnet.overlay.service_task:
@@ -115,7 +142,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import plan
 
 
@@ -136,16 +163,36 @@ def _reconcile(module, runner, spec):
     return reconcile
 
 
+PROCESS = ("env", "user", "working_dir")     # what a process starts with, each only when given
+
+
+def _process_problem(item):
+    """Why the host cannot start `item`'s process as asked (key, why), or None."""
+    env = item["env"] or {}
+    for name, value in env.items():
+        if not isinstance(value, str) or "=" in name or not name:
+            return "env", "must map variable names to strings"
+    if item["user"] is not None:
+        try:
+            supervisor.user_entry(item["user"])
+        except KeyError:
+            return "user", "no such user on this host"
+    if item["working_dir"] is not None and not os.path.isdir(item["working_dir"]):
+        return "working_dir", "no such directory on this host"
+    return None
+
+
 def _specs(module):
     """The tasks asked for, checked before any is touched; the single form is a list of one."""
     p = module.params
     single = p["tasks"] is None
-    given = [{"name": p["name"], "service": p["service"], "sandbox": p["netns"], "command": p["command"]}] \
-        if single else p["tasks"]
+    given = [dict({"name": p["name"], "service": p["service"], "sandbox": p["netns"], "command": p["command"]},
+                  **{field: p[field] for field in PROCESS})] if single else p["tasks"]
     specs = []
     for i, item in enumerate(given):
-        keys = {"name": "name", "sandbox": "netns", "command": "command"} if single else \
-            {field: "tasks[%d].%s" % (i, field) for field in ("name", "sandbox", "command")}
+        fields = ("name", "sandbox", "command") + PROCESS
+        keys = dict({field: field for field in fields}, sandbox="netns") if single else \
+            {field: "tasks[%d].%s" % (i, field) for field in fields}
         for field in ("name", "sandbox"):
             if item[field] is not None and not plan.SANDBOX_RE.match(item[field]):
                 module.fail_json(msg="%s=%r: not a valid task or namespace name" % (keys[field], item[field]))
@@ -157,8 +204,12 @@ def _specs(module):
             if not os.path.exists("/run/netns/" + item["sandbox"]) and not module.check_mode:
                 module.fail_json(msg="%s=%r: no such network namespace (create the sandbox first)"
                                  % (keys["sandbox"], item["sandbox"]))
-        specs.append({"name": item["name"], "service": item["service"] or item["name"].split(".")[0],
-                      "netns": item["sandbox"], "command": item["command"]})
+            problem = _process_problem(item)
+            if problem is not None:
+                module.fail_json(msg="%s=%r: %s" % (keys[problem[0]], item[problem[0]], problem[1]))
+        specs.append(dict({"name": item["name"], "service": item["service"] or item["name"].split(".")[0],
+                           "netns": item["sandbox"], "command": item["command"]},
+                          **{field: item[field] for field in PROCESS if item[field] is not None}))
     return single, specs
 
 
@@ -171,16 +222,22 @@ def main():
                 service=dict(type="str"),
                 sandbox=dict(type="str"),
                 command=dict(type="list", elements="str"),
+                env=dict(type="dict"),
+                user=dict(type="str"),
+                working_dir=dict(type="str"),
             )),
             service=dict(type="str"),
             netns=dict(type="str"),
             command=dict(type="list", elements="str"),
+            env=dict(type="dict"),
+            user=dict(type="str"),
+            working_dir=dict(type="str"),
             supervisor=dict(type="str", default="auto", choices=["auto", "systemd", "swarmnet"]),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         required_one_of=[("name", "tasks")],
-        mutually_exclusive=[("tasks", "name"), ("tasks", "service"), ("tasks", "netns"), ("tasks", "command")],
+        mutually_exclusive=[("tasks", field) for field in ("name", "service", "netns", "command") + PROCESS],
         supports_check_mode=True,
     )
     single, specs = _specs(module)

@@ -6,6 +6,7 @@ and stopping a real process inside a sandbox.
 """
 
 import os
+import pwd
 import signal
 import sys
 import time
@@ -163,3 +164,34 @@ def test_service_task_runs_the_hosts_whole_list_in_one_module_run(run_module, tm
     assert gone["changed"] and not run_module("service_task", tasks=tasks, state="absent", **common)["changed"]
     for result in made["results"]:
         assert not os.path.exists("/proc/%d/cmdline" % result["pid"]) or _zombie(result["pid"])
+
+
+def test_a_task_starts_with_its_env_user_and_working_dir(run_module, tmp_path):
+    netns.create("job")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    shows = "import os, time; print(os.environ['GREETING'], os.environ['HOME'], os.getuid(), os.getcwd(), " \
+            "flush=True); time.sleep(600)"
+    job = {"name": "job.1", "service": "job", "sandbox": "job", "command": ["/usr/bin/python3", "-c", shows],
+           "env": {"GREETING": "hello"}, "user": "nobody", "working_dir": str(workdir)}
+    common = {"supervisor": "swarmnet", "state_dir": str(tmp_path / "state")}
+
+    for key, value, why in (("user", "no-such-user", "no such user on this host"),
+                            ("working_dir", "/no/such/dir", "no such directory on this host")):
+        refused = run_module("service_task", tasks=[dict(job, **{key: value})], **common)
+        assert refused["failed"] and refused["msg"] == "tasks[0].%s=%r: %s" % (key, value, why)
+    assert not os.path.exists(tmp_path / "state" / "tasks")           # refused before anything was written
+
+    made = run_module("service_task", tasks=[job], **common)
+    log = tmp_path / "state" / "tasks" / "job.1.log"      # the task's output, as the supervisor keeps it
+    deadline = time.time() + 10
+    while not (log.exists() and log.read_text()) and time.time() < deadline:
+        time.sleep(0.1)
+    nobody = pwd.getpwnam("nobody")
+    assert log.read_text() == "hello %s %d %s\n" % (nobody.pw_dir, nobody.pw_uid, workdir)
+    assert _net_inode(made["results"][0]["pid"]) == os.stat("/run/netns/job").st_ino
+    assert run_module("service_task", tasks=[job], **common)["changed"] is False
+    # Another environment is another spec: the task restarts with it.
+    again = run_module("service_task", tasks=[dict(job, env={"GREETING": "again"})], **common)
+    assert again["changed"] and again["results"][0]["pid"] != made["results"][0]["pid"]
+    run_module("service_task", tasks=[{"name": "job.1"}], state="absent", **common)

@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -73,6 +74,23 @@ def remove(path):
         pass
 
 
+def user_entry(user):
+    """The passwd entry of a user name or numeric id; KeyError when the host has none."""
+    return pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+
+
+def process_start(spec):
+    """(argv prefix, environment, working directory) of the task's process: its env added to the
+    supervisor's, and with a user, that user's ids, groups and HOME/USER/LOGNAME as systemd's User= gives."""
+    env, prefix = dict(os.environ, **(spec.get("env") or {})), []
+    if spec.get("user") is not None:
+        entry = user_entry(spec["user"])
+        # Entered last, after `ip netns exec` (which needs root), straight into the command.
+        prefix = ["setpriv", "--reuid=%d" % entry.pw_uid, "--regid=%d" % entry.pw_gid, "--init-groups", "--"]
+        env.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name)
+    return prefix, env, spec.get("working_dir") or "/"
+
+
 def _specs(state_dir):
     found = {}
     for entry in sorted(os.listdir(tasks_dir(state_dir))):
@@ -90,10 +108,16 @@ class Task:
         # `ip netns exec` also binds /etc/netns/NETNS/resolv.conf over /etc/resolv.conf (service
         # discovery); a spec without netns runs in the host namespace (the resolver itself).
         enter = ["ip", "netns", "exec", spec["netns"]] if spec.get("netns") else []
-        self.proc = subprocess.Popen(
-            enter + spec["command"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            cwd="/", close_fds=True, start_new_session=True)
+        try:
+            as_user, env, cwd = process_start(spec)
+            self.proc = subprocess.Popen(
+                enter + as_user + spec["command"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=env, cwd=cwd, close_fds=True, start_new_session=True)
+        except (KeyError, OSError) as exc:     # a user or directory gone since the module checked
+            log.write(("swarmnet-supervisor: cannot start %s: %s\n" % (spec["name"], exc)).encode())
+            self.proc = subprocess.Popen(["false"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         start_new_session=True)
         log.close()
         if spec.get("nice") is not None:
             try:

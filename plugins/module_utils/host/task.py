@@ -66,15 +66,30 @@ def installed(state_dir=DEFAULT_STATE_DIR):
 
 # ---- systemd -----------------------------------------------------------------
 
-def _exec_quote(arg):
-    """One ExecStart= argument: systemd's double-quoted word; $, % and control characters escaped.
-
-    A unit file line cannot hold a newline, so a multi-line argument (a `python3 -c` script)
-    goes in as C escapes, which systemd unescapes in ExecStart=.
-    """
-    escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$").replace("%", "%%")
+def _quoted(text):
+    """systemd's double-quoted word: backslashes, quotes and % specifiers escaped. A unit file line
+    cannot hold a newline, so control characters (a multi-line `python3 -c` script) go in as C
+    escapes, which systemd unescapes."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
     escaped = escaped.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
     return '"%s"' % escaped
+
+
+def _exec_quote(arg):
+    """One ExecStart= argument ($ escaped too: systemd expands variables there)."""
+    return _quoted(arg.replace("$", "$$"))
+
+
+def _env_quote(name, value):
+    """One Environment= assignment (systemd expands no $ there)."""
+    return _quoted("%s=%s" % (name, value))
+
+
+def _process_lines(spec):
+    """The task's env, user and working directory, as systemd sets them (each only when given)."""
+    return (["Environment=" + _env_quote(name, value) for name, value in sorted((spec.get("env") or {}).items())]
+            + (["User=%s" % spec["user"]] if spec.get("user") is not None else [])
+            + (["WorkingDirectory=%s" % spec["working_dir"]] if spec.get("working_dir") else []))
 
 
 def unit_text(spec):
@@ -100,6 +115,7 @@ def unit_text(spec):
         + ["",
            "[Service]"]
         + sandbox
+        + _process_lines(spec)
         + ["ExecStart=" + " ".join(_exec_quote(a) for a in spec["command"])]
         + (["Nice=%d" % spec["nice"]] if spec.get("nice") is not None else [])
         # The unit counts as stopped only this long after its process has gone: what is ordered

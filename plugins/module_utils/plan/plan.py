@@ -562,11 +562,11 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
             desired["sandboxes"].append({"name": sandbox, "endpoints": views})
             info = sandboxes[host][sandbox]
             if info["task"] is not None:
-                task = next(t for s in svcs if s["name"] == info["service"] for t in s["tasks"]
-                            if t["name"] == info["task"] and t["host"] == host)
+                svc = next(s for s in svcs if s["name"] == info["service"])
+                task = next(t for t in svc["tasks"] if t["name"] == info["task"] and t["host"] == host)
                 if task["command"] is not None:
-                    desired["tasks"].append({"name": task["name"], "service": info["service"],
-                                             "sandbox": sandbox, "command": task["command"]})
+                    desired["tasks"].append(dict({"name": task["name"], "service": info["service"],
+                                                  "sandbox": sandbox, "command": task["command"]}, **svc["process"]))
             ingress_address = gw_local.get(sandbox) if sandbox == naming.INGRESS_SBOX else None
             desired["lb"].append({"sandbox": sandbox, "services": service_plan.balancing(
                 registered, {e["network"] for e in mine}, ingress_address, ingress)})

@@ -10,7 +10,7 @@ code; this file adds what only services have.
 Input (swarmnet_services, cluster-wide):
     [{name, networks: [str | {network, vip?}], endpoint_mode: vip|dnsrr,
       ports: [{published, target?, protocol?, mode: ingress|host}],
-      replicas + placement? + command | tasks: [{host, netns, name?}], egress?,
+      replicas + placement? + command + env? + user? + working_dir? | tasks: [{host, netns, name?}], egress?,
       healthcheck?: {test | tcp | http, interval?, timeout?, retries?, start_period?, start_interval?},
       state?}]
 """
@@ -29,6 +29,8 @@ SERVICE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 FIRST_FWMARK = 0x100          # as Docker: marks below 256 are left to the host's own rules
 MAX_REPLICAS = 1000
 ENDPOINT_MODES = ("vip", "dnsrr")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+USER_RE = re.compile(r"^([a-z_][a-z0-9_-]*[$]?|[0-9]+)$")      # a name as useradd takes it, or an id
 PORT_MODES = ("ingress", "host")
 
 
@@ -175,6 +177,37 @@ def _tasks(svc, key, cluster_hosts, groups, errors, source):
             for slot, host in _spread(svc["name"], eligible, replicas)]
 
 
+def process_settings(svc, key, errors, source):
+    """The replicas' env, user and working_dir (each only when given): what a process starts with."""
+    out = {}
+    given = {k: svc.get(k) for k in ("env", "user", "working_dir") if svc.get(k) is not None}
+    if given and svc.get("command") is None:
+        for name, value in given.items():
+            errors.add(source, "%s.%s" % (key, name), value, "needs command (the collection runs that process)")
+        return out
+    env = given.get("env")
+    if env is not None:
+        if not isinstance(env, dict):
+            errors.add(source, key + ".env", env, "must be a mapping of names to strings")
+        for name, value in sorted(env.items(), key=lambda item: str(item[0])) if isinstance(env, dict) else ():
+            if not isinstance(name, str) or not ENV_NAME_RE.match(name):
+                errors.add(source, key + ".env", name, "not a variable name: %s" % ENV_NAME_RE.pattern)
+            elif not isinstance(value, str) or "\0" in value:
+                errors.add(source, "%s.env.%s" % (key, name), value, "must be a string (quote numbers and booleans)")
+        out["env"] = env
+    user = given.get("user")
+    if user is not None:
+        if not isinstance(user, str) or not USER_RE.match(user):
+            errors.add(source, key + ".user", user, "must be a user name or a numeric id")
+        out["user"] = user
+    working_dir = given.get("working_dir")
+    if working_dir is not None:
+        if not isinstance(working_dir, str) or not working_dir.startswith("/") or "\n" in working_dir:
+            errors.add(source, key + ".working_dir", working_dir, "must be an absolute path")
+        out["working_dir"] = working_dir
+    return out
+
+
 def validate(services, nets, ingress, cluster_hosts, groups, source, errors):
     """Check every service; return the usable ones (state present), in declared order."""
     reserved = {("tcp", naming.CONTROL_PORT): "control port", ("udp", naming.CONTROL_PORT): "control port"}
@@ -219,6 +252,7 @@ def validate(services, nets, ingress, cluster_hosts, groups, source, errors):
             errors.add(source, key + ".egress", egress, "host-mode ports reach tasks through the gateway bridge")
         tasks = _tasks(svc, key, cluster_hosts, groups, errors, source)
         check = _healthcheck(svc, key, errors, source)
+        process = process_settings(svc, key, errors, source)
         for task_name, host, sandbox, _command in tasks:
             owner = task_owner.get((host, sandbox))
             if owner is not None:
@@ -228,6 +262,7 @@ def validate(services, nets, ingress, cluster_hosts, groups, source, errors):
             continue
         good.append({"name": name, "index": i, "endpoint_mode": mode, "networks": networks,
                      "ports": ports, "egress": bool(egress), "healthcheck": check,
+                     "process": process,
                      "tasks": [{"name": t, "host": h, "sandbox": s, "command": c} for t, h, s, c in tasks]})
     return good
 

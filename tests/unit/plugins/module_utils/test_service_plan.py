@@ -293,3 +293,33 @@ def test_every_backend_names_its_task_and_host():
                    if x["sandbox"] == "swarmnet_ingress_sbox")["services"][0]
     assert {(b["task"], b["host"], b["address"]) for b in ingress["backends"]} == {
         (n, t["host"], t["addresses"]["ingress"]) for n, t in registry.items()}
+
+
+def test_env_user_and_working_dir_reach_every_task_and_only_when_given():
+    hosts = build([dict(WEB, env={"MODE": "blue", "PORT": "80"}, user="www-data", working_dir="/srv"), DB])
+    tasks = [t for h in hosts.values() for t in h["tasks"]]
+    web = [t for t in tasks if t["service"] == "web"]
+    assert len(web) == 3 and all(t["env"] == {"MODE": "blue", "PORT": "80"} and t["user"] == "www-data"
+                                 and t["working_dir"] == "/srv" for t in web)
+    # A service that gives none keeps the spec it had: its tasks are not restarted by an upgrade.
+    assert all(set(t) == {"name", "service", "sandbox", "command"} for t in tasks if t["service"] == "db")
+
+
+@pytest.mark.parametrize("extra, key, value, why", [
+    ({"env": {"PORT": 80}}, "env.PORT", 80, "must be a string (quote numbers and booleans)"),
+    ({"env": {"1X": "a"}}, "env", "1X", "not a variable name"),
+    ({"user": "no body"}, "user", "no body", "must be a user name or a numeric id"),
+    ({"working_dir": "srv"}, "working_dir", "srv", "must be an absolute path"),
+])
+def test_bad_process_settings_are_refused_naming_key_and_value(extra, key, value, why):
+    with pytest.raises(PlanError) as exc:
+        build([dict(WEB, **extra)])
+    assert exc.value.errors[0].startswith("host h1: swarmnet_services[0].%s=%r: %s" % (key, value, why))
+
+
+def test_process_settings_need_a_command():
+    explicit = {"name": "pg", "networks": ["back"], "tasks": [{"host": "h1", "netns": "pg"}], "user": "postgres"}
+    with pytest.raises(PlanError) as exc:
+        build([explicit])
+    assert exc.value.errors == ["host h1: swarmnet_services[0].user='postgres': "
+                                "needs command (the collection runs that process)"]

@@ -51,6 +51,18 @@ def test_unit_quotes_arguments_for_systemd():
     assert "ExecStopPost=" not in unit
 
 
+def test_unit_carries_env_user_and_working_dir_only_when_given():
+    spec = {"name": "web.1", "service": "web", "netns": "web.1", "command": ["srv"],
+            "env": {"B": 'say "hi" 100% $x', "A": "1"}, "user": "www-data", "working_dir": "/srv"}
+    lines = task.unit_text(spec).splitlines()
+    at = lines.index('Environment="A=1"')
+    assert lines[at:at + 4] == ['Environment="A=1"', 'Environment="B=say \\"hi\\" 100%% $x"',
+                                "User=www-data", "WorkingDirectory=/srv"]
+    assert lines[at + 4].startswith("ExecStart=")
+    plain = task.unit_text({"name": "web.1", "service": "web", "netns": "web.1", "command": ["srv"]})
+    assert "Environment=" not in plain and "User=" not in plain and "WorkingDirectory=" not in plain
+
+
 def test_serf_s_unit_lingers_after_its_leave_so_the_tasks_stop_once_drained():
     layout = live.Layout("/var/lib/swarmnet", "/opt/swarmnet/venv/bin/python")
     unit = task.unit_text(layout.serf_spec("/usr/bin/serf", "config"))
