@@ -10,7 +10,8 @@ code; this file adds what only services have.
 Input (swarmnet_services, cluster-wide):
     [{name, networks: [str | {network, vip?}], endpoint_mode: vip|dnsrr,
       ports: [{published, target?, protocol?, mode: ingress|host}],
-      replicas + placement? + command + env? + user? + working_dir? | tasks: [{host, netns, name?}], egress?,
+      (replicas | mode: global) + placement? + command + env? + user? + working_dir? + update_config?
+        | tasks: [{host, netns, name?}], egress?,
       healthcheck?: {test | tcp | http, interval?, timeout?, retries?, start_period?, start_interval?},
       state?}]
 """
@@ -22,7 +23,7 @@ import ipaddress
 import re
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming, rollout
 
 # A service name is a DNS label (service discovery answers it) that also fits a unit name.
 SERVICE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
@@ -32,6 +33,8 @@ ENDPOINT_MODES = ("vip", "dnsrr")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 USER_RE = re.compile(r"^([a-z_][a-z0-9_-]*[$]?|[0-9]+)$")      # a name as useradd takes it, or an id
 PORT_MODES = ("ingress", "host")
+MODES = ("replicated", "global")
+GLOBAL_TASK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")     # the plan's sandbox names
 
 
 def task_sandbox(service, slot):
@@ -134,11 +137,54 @@ def _placement(svc, key, cluster_hosts, groups, errors, source):
     return sorted(eligible)
 
 
+def _command(svc, key, errors, source, why):
+    """The service's command as a list of arguments, or None (with an error) when it has none."""
+    command = svc.get("command")
+    if isinstance(command, str):
+        command = command.split()
+    if not command or not all(isinstance(a, str) for a in command):
+        errors.add(source, key + ".command", svc.get("command"), why)
+        return None
+    return list(command)
+
+
+def global_task(service, host):
+    """Name of a global service's task (and sandbox) on `host`: web.node1. It stays while the host does."""
+    return "%s.%s" % (service, host)
+
+
+def _global_tasks(svc, key, cluster_hosts, groups, errors, source):
+    """mode global: one task on every eligible host, none elsewhere."""
+    for given in ("replicas", "tasks"):
+        if svc.get(given) is not None:
+            errors.add(source, "%s.%s" % (key, given), svc[given],
+                       "mode global runs one task on every eligible host: give no %s" % given)
+            return []
+    command = _command(svc, key, errors, source, "mode global needs a command (a list of arguments) to run")
+    if command is None:
+        return []
+    out = []
+    for host in _placement(svc, key, cluster_hosts, groups, errors, source):
+        name = global_task(svc["name"], host)
+        if not GLOBAL_TASK_RE.match(name):
+            errors.add(host, key + ".mode", "global", "task name %r is not a namespace name: %s"
+                       % (name, GLOBAL_TASK_RE.pattern))
+        else:
+            out.append((name, host, name, command))
+    return out
+
+
 def _tasks(svc, key, cluster_hosts, groups, errors, source):
     """[(task name, host, sandbox, command or None)] of one service."""
+    mode = svc.get("mode", "replicated")
+    if mode not in MODES:
+        errors.add(source, key + ".mode", mode, "must be one of %s" % ", ".join(MODES))
+        return []
+    if mode == "global":
+        return _global_tasks(svc, key, cluster_hosts, groups, errors, source)
     replicas, explicit = svc.get("replicas"), svc.get("tasks")
     if (replicas is None) == (explicit is None):
-        errors.add(source, key, svc["name"], "give either replicas (with command) or tasks")
+        errors.add(source, key, svc["name"], "give either replicas (with command) or tasks, or mode global")
         return []
     if explicit is not None:
         out = []
@@ -160,12 +206,8 @@ def _tasks(svc, key, cluster_hosts, groups, errors, source):
         errors.add(source, key + ".replicas", replicas, "must be an integer from 0 to %d" % MAX_REPLICAS)
         return []
     replicas = count
-    command = svc.get("command")
-    if isinstance(command, str):
-        command = command.split()
-    if not command or not all(isinstance(a, str) for a in command):
-        errors.add(source, key + ".command", svc.get("command"),
-                   "replicas need a command (a list of arguments) to run in each task")
+    command = _command(svc, key, errors, source, "replicas need a command (a list of arguments) to run in each task")
+    if command is None:
         return []
     eligible = _placement(svc, key, cluster_hosts, groups, errors, source)
     if not eligible:
@@ -173,7 +215,7 @@ def _tasks(svc, key, cluster_hosts, groups, errors, source):
             errors.add(source, key + ".placement", svc.get("placement"),
                        "no eligible host for %d replicas" % replicas)
         return []
-    return [(task_sandbox(svc["name"], slot), host, task_sandbox(svc["name"], slot), list(command))
+    return [(task_sandbox(svc["name"], slot), host, task_sandbox(svc["name"], slot), command)
             for slot, host in _spread(svc["name"], eligible, replicas)]
 
 
@@ -253,6 +295,8 @@ def validate(services, nets, ingress, cluster_hosts, groups, source, errors):
         tasks = _tasks(svc, key, cluster_hosts, groups, errors, source)
         check = _healthcheck(svc, key, errors, source)
         process = process_settings(svc, key, errors, source)
+        update_config = rollout.normalise(svc.get("update_config"), lambda suffix, value, why, key=key: errors.add(
+            source, key + ".update_config" + suffix, value, why))
         for task_name, host, sandbox, _command in tasks:
             owner = task_owner.get((host, sandbox))
             if owner is not None:
@@ -262,7 +306,7 @@ def validate(services, nets, ingress, cluster_hosts, groups, source, errors):
             continue
         good.append({"name": name, "index": i, "endpoint_mode": mode, "networks": networks,
                      "ports": ports, "egress": bool(egress), "healthcheck": check,
-                     "process": process,
+                     "process": process, "update_config": update_config,
                      "tasks": [{"name": t, "host": h, "sandbox": s, "command": c} for t, h, s, c in tasks]})
     return good
 

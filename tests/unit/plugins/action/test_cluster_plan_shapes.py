@@ -57,6 +57,12 @@ def test_the_empty_ingress_declares_none():
      "host h1: swarmnet_services[0].healthcheck.http.pth='/': unknown key; did you mean 'path'?"),
     ({"services": [{"name": "db", "networks": ["front"], "tasks": [{"host": "h1", "netns": "db", "nam": "x"}]}]},
      "host h1: swarmnet_services[0].tasks[0].nam='x': unknown key; did you mean 'name'?"),
+    ({"services": [dict(GOOD_SERVICE, update_config={"paralelism": 2})]},
+     "host h1: swarmnet_services[0].update_config.paralelism=2: unknown key; did you mean 'parallelism'?"),
+    ({"services": [dict(GOOD_SERVICE, env=["A=1"])]},
+     "host h1: swarmnet_services[0].env=['A=1']: must be a mapping"),
+    ({"services": [dict(GOOD_SERVICE, mode="daemon")]},
+     "host h1: swarmnet_services[0].mode='daemon': must be one of replicated, global"),
     ({"dns": {"ttl": 5, "upstream": ["9.9.9.9"]}},
      "host h1: swarmnet_dns.upstream=['9.9.9.9']: unknown key; did you mean 'upstreams'?"),
 ])

@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb as lb_plan, plan, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb as lb_plan, plan, rollout, service_plan
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan.plan import PlanError
 
 NETS = [
@@ -323,3 +323,44 @@ def test_process_settings_need_a_command():
         build([explicit])
     assert exc.value.errors == ["host h1: swarmnet_services[0].user='postgres': "
                                 "needs command (the collection runs that process)"]
+
+
+def test_a_global_service_has_one_task_on_every_eligible_host():
+    agent = {"name": "agent", "networks": ["back"], "mode": "global", "command": ["agent"]}
+    hosts = build([agent])
+    assert {h: [t["name"] for t in d["tasks"]] for h, d in hosts.items()} == \
+        {"h1": ["agent.h1"], "h2": ["agent.h2"], "h3": ["agent.h3"]}
+    placed = build([dict(agent, placement=["h1", "h3"])])
+    assert [t["name"] for d in placed.values() for t in d["tasks"]] == ["agent.h1", "agent.h3"]
+    # A host that leaves the cluster loses its task; the others keep theirs, by name.
+    two = plan.build(NETS, {h: HOSTS[h] for h in ("h1", "h2")}, None, "h1", services=[agent])["hosts"]
+    assert {h: [t["name"] for t in d["tasks"]] for h, d in two.items()} == {"h1": ["agent.h1"], "h2": ["agent.h2"]}
+
+
+@pytest.mark.parametrize("extra, key, value, why", [
+    ({"replicas": 2}, "replicas", 2, "mode global runs one task on every eligible host: give no replicas"),
+    ({"command": None}, "command", None, "mode global needs a command"),
+])
+def test_global_mode_is_refused_with_replicas_or_without_a_command(extra, key, value, why):
+    with pytest.raises(PlanError) as exc:
+        build([dict({"name": "agent", "networks": ["back"], "mode": "global", "command": ["agent"]}, **extra)])
+    assert exc.value.errors[0].startswith("host h1: swarmnet_services[0].%s=%r: %s" % (key, value, why))
+
+
+@pytest.mark.parametrize("config, key, value, why", [
+    ({"parallelism": -1}, "parallelism", -1, "must be an integer, 0 or more"),
+    ({"delay": "-5s"}, "delay", "-5s", "must be a duration, 0 or more"),
+    ({"monitor": -1}, "monitor", -1, "must be a duration, 0 or more"),
+    ({"order": "first"}, "order", "first", "must be one of stop-first, start-first"),
+    ({"failure_action": "retry"}, "failure_action", "retry", "must be one of pause, rollback, continue"),
+])
+def test_bad_update_config_is_refused_naming_key_and_value(config, key, value, why):
+    with pytest.raises(PlanError) as exc:
+        build([dict(WEB, update_config=config)])
+    assert exc.value.errors[0].startswith("host h1: swarmnet_services[0].update_config.%s=%r: %s" % (key, value, why))
+
+
+def test_update_config_takes_swarm_s_defaults():
+    assert rollout.normalise(None, None) == {"parallelism": 1, "delay": 0.0, "order": "stop-first",
+                                             "failure_action": "pause", "monitor": 5.0}
+    assert rollout.normalise({"parallelism": "3", "delay": "1m30s", "order": "start-first"}, None)["delay"] == 90.0
