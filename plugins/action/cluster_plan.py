@@ -13,6 +13,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import inputs, plan
 
 LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses", "tasks", "services")
+# What the play's own hosts report besides: only their tasks roll in this run.
+PLAY_KEYS = LIVE_KEYS + ("task_specs",)
 ARGS = frozenset(("networks", "ingress", "services", "gwbridge_subnet", "dns", "hosts", "live_var", "live_results",
                   "features_var", "require_keyring", "require_gossip_key"))
 # The shapes of the variables: the plan role's argument spec, which documents them.
@@ -72,7 +74,7 @@ class ActionModule(ActionBase):
             }
             live = hv.get(live_var)
             if isinstance(live, dict) and not any(live.get(k) for k in ("failed", "skipped", "unreachable")):
-                reported[name] = _plain({k: live.get(k) for k in LIVE_KEYS})
+                reported[name] = _plain({k: live.get(k) for k in PLAY_KEYS})
             features = hv.get(args.get("features_var", "swarmnet_kernel"))
             if isinstance(features, dict) and isinstance(features.get("esp"), bool):
                 reported.setdefault(name, {})["esp"] = features["esp"]

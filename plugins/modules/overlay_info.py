@@ -79,6 +79,14 @@ tasks:
   returned: always
   type: list
   elements: str
+task_specs:
+  description:
+    - The tasks the last converge applied on this host, as M(swarmnet.overlay.service_task) took them (from
+      C(STATE_DIR/applied.json)). The plan compares them with the new ones to know which tasks roll.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.6.0
 services:
   description: The service registry this host last applied (see M(swarmnet.overlay.service_registry)).
   returned: always

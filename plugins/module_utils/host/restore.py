@@ -21,7 +21,7 @@ import os
 import sys
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, files, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import applied, deploy, files, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
     encryption, endpoint, firewall, gwbridge, lb_nftables, links, mesh, netns, network, nftables, peers)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing
@@ -43,7 +43,7 @@ class RestoreError(Exception):
 
 
 def applied_path(state_dir):
-    return os.path.join(state_dir, "applied.json")
+    return applied.path(state_dir)
 
 
 def saved_text(desired, firewall_table, firewall_state, lb_backend, supervisor, python):

@@ -11,7 +11,8 @@ Input shapes (all plain data):
     networks: [{name, subnet?, gateway?, vni?, ingress?, data_port?, mtu?, encrypted?, state?}]
     hosts:    {host: {advertise_addr, sandboxes: [{name, networks: [str | {network, ip?}], state?}]}}
     reported: {host: {underlay_mtu?, addresses?, esp?, networks: [{name, vni, subnet}],
-                      endpoints: [{sandbox, network, ip}]}}
+                      endpoints: [{sandbox, network, ip}], tasks: [name],
+                      task_specs: [task items the host last applied: only hosts of this run]}}
     source:   the host whose variables the cluster-wide networks were read from,
               named in errors about them.
 """
@@ -22,7 +23,7 @@ import ipaddress
 import re
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import membership
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, lb, naming, pools, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, lb, naming, pools, rollout, service_plan
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -632,7 +633,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
         # is one pass after tasks start (a scale-up costs what a no-op does, plus the new task).
         for desired in result.values():
             desired["lb_drain"], desired["lb_fill"] = [], desired["lb"]
-    return {"hosts": result, "warnings": low_pools}
+    return {"hosts": result, "warnings": low_pools, "rollout": rollout.batches(svcs, result, reported)}
 
 
 def _anything_leaves(result, registered, reported):

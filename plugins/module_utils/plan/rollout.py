@@ -46,4 +46,74 @@ def normalise(config, add):
                 add("." + name, config[name], "must be one of %s" % ", ".join(allowed))
             else:
                 out[name] = config[name]
+    if out["order"] == "start-first":
+        add(".order", "start-first", "not supported yet: tasks roll stop-first")
+    return out
+
+
+# ---- which tasks roll, and in what batches ----------------------------------------------------
+
+PROCESS = ("command", "env", "user", "working_dir")     # a task's spec: what its process starts with
+GRACE = 10.0        # seconds a batch may take beyond its health budget (start, first probe, a slow host)
+
+
+def _process(item):
+    return {key: item.get(key) for key in PROCESS if item.get(key) is not None}
+
+
+def _slot_order(name):
+    """web.2 before web.10; a global task (SERVICE.HOST) by its host's name."""
+    slot = name.rsplit(".", 1)[-1]
+    return (0, int(slot), "") if slot.isdigit() else (1, 0, slot)
+
+
+def settle_time(config, check):
+    """How long a batch's tasks may take to be healthy: `monitor`, plus what the healthcheck needs to
+    pass once after a start (its start period, and `retries` probes an interval apart), plus GRACE."""
+    budget = config["monitor"] + GRACE
+    if check is not None:
+        budget += check["start_period"] + check["interval"] * (check["retries"] + 1)
+    return budget
+
+
+def changed_tasks(service, desired_by_host, reported):
+    """[(host, task item now, task item applied)] of `service`'s running tasks whose spec changed.
+
+    Only what runs rolls: a task the host reports installed, applied in the same sandbox. New tasks
+    start as usual (held out of balancing until healthy by the live layer)."""
+    out = []
+    for host in sorted(desired_by_host):
+        live = reported.get(host) or {}
+        running = set(live.get("tasks") or [])
+        applied = {t.get("name"): t for t in live.get("task_specs") or [] if isinstance(t, dict)}
+        for item in desired_by_host[host]["tasks"]:
+            old = applied.get(item["name"])
+            if item["service"] != service or item["name"] not in running or old is None \
+                    or old.get("sandbox") != item["sandbox"]:
+                continue
+            if _process(old) != _process(item):
+                out.append((host, item, old))
+    return sorted(out, key=lambda t: _slot_order(t[1]["name"]))
+
+
+def batches(services, desired_by_host, reported):
+    """The rollout of this run: for each service, in the order declared, its changed tasks in batches of
+    `parallelism` (0: one batch), each with what the play needs to roll it and to roll it back."""
+    out = []
+    for svc in services:
+        changed = changed_tasks(svc["name"], desired_by_host, reported)
+        if not changed:
+            continue
+        config = svc["update_config"]
+        size = config["parallelism"] or len(changed)
+        chunks = [changed[i:i + size] for i in range(0, len(changed), size)]
+        for number, chunk in enumerate(chunks, 1):
+            names, previous = {}, {}
+            for host, item, old in chunk:
+                names.setdefault(host, []).append(item["name"])
+                previous.setdefault(host, []).append(dict(old))
+            out.append(dict(config, service=svc["name"], batch=number, batches=len(chunks),
+                            tasks=[{"host": host, "name": item["name"]} for host, item, _old in chunk],
+                            names=names, previous=previous,
+                            settle=settle_time(config, svc["healthcheck"])))
     return out

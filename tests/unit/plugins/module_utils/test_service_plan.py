@@ -363,4 +363,59 @@ def test_bad_update_config_is_refused_naming_key_and_value(config, key, value, w
 def test_update_config_takes_swarm_s_defaults():
     assert rollout.normalise(None, None) == {"parallelism": 1, "delay": 0.0, "order": "stop-first",
                                              "failure_action": "pause", "monitor": 5.0}
-    assert rollout.normalise({"parallelism": "3", "delay": "1m30s", "order": "start-first"}, None)["delay"] == 90.0
+    assert rollout.normalise({"parallelism": "3", "delay": "1m30s", "order": "stop-first"}, None)["delay"] == 90.0
+
+
+def test_start_first_is_refused_until_it_is_built():
+    with pytest.raises(PlanError) as exc:
+        build([dict(WEB, update_config={"order": "start-first"})])
+    assert exc.value.errors == ["host h1: swarmnet_services[0].update_config.order='start-first': "
+                                "not supported yet: tasks roll stop-first"]
+
+
+def _rollout(services, before, hosts=None):
+    reported = _reported(before)
+    for host, desired in before.items():
+        reported[host]["task_specs"] = desired["tasks"]
+    return plan.build(NETS, hosts or HOSTS, reported, "h1", services=services)["rollout"]
+
+
+def test_nothing_rolls_when_no_running_task_changes():
+    assert _rollout([WEB], build([WEB])) == []
+    # A scale-up starts its new task; the running ones keep their spec.
+    assert _rollout([dict(WEB, replicas=4)], build([WEB])) == []
+
+
+def test_a_changed_command_rolls_one_task_at_a_time_by_default_with_the_old_spec_to_go_back_to():
+    before = build([WEB])
+    where = {t["name"]: h for h, d in before.items() for t in d["tasks"]}
+    batches = _rollout([dict(WEB, command=["srv", "81"])], before)
+    assert [(b["service"], b["batch"], b["batches"], b["tasks"]) for b in batches] == [
+        ("web", n, 3, [{"host": where["web.%d" % n], "name": "web.%d" % n}]) for n in (1, 2, 3)]
+    first = batches[0]
+    assert first["names"] == {where["web.1"]: ["web.1"]}
+    assert first["previous"][where["web.1"]][0]["command"] == ["srv", "80"]
+    assert (first["order"], first["failure_action"], first["monitor"], first["delay"]) == ("stop-first", "pause", 5.0, 0.0)
+    assert first["settle"] == 5.0 + rollout.GRACE
+
+
+@pytest.mark.parametrize("parallelism, sizes", [(2, [2, 1]), (0, [3]), (3, [3])])
+def test_parallelism_sizes_the_batches(parallelism, sizes):
+    batches = _rollout([dict(WEB, command=["srv", "81"], update_config={"parallelism": parallelism})], build([WEB]))
+    assert [len(b["tasks"]) for b in batches] == sizes
+
+
+def test_env_user_or_working_dir_roll_too_and_a_healthcheck_lengthens_the_wait():
+    check = {"http": {"port": 80}, "interval": "2s", "retries": 2, "start_period": "3s"}
+    changed = dict(WEB, env={"MODE": "new"}, healthcheck=check)
+    batches = _rollout([changed], build([dict(WEB, healthcheck=check)]))
+    assert len(batches) == 3
+    assert batches[0]["settle"] == 5.0 + 3.0 + 2.0 * 3 + rollout.GRACE
+
+
+def test_only_tasks_of_hosts_in_this_run_roll():
+    before = build([WEB])
+    reported = _reported(before)
+    reported["h1"]["task_specs"] = before["h1"]["tasks"]     # h2 and h3 were read from outside the play
+    batches = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, command=["x"])])["rollout"]
+    assert [b["tasks"] for b in batches] == [[{"host": "h1", "name": t["name"]}] for t in before["h1"]["tasks"]]
