@@ -43,7 +43,7 @@ from typing import NamedTuple
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
-    availability, health, live_balancing, live_hint, membership, probes)
+    availability, health, hold, live_balancing, live_hint, membership, probes)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 CONFIG = "agent.json"
@@ -115,6 +115,8 @@ class Agent:
         self.serf = None
         self.runner = None
         self.tasks = {}              # local task name -> health.TaskHealth
+        self.held = set()            # local tasks a rollout holds out of traffic (hold.py)
+        self.held_mtime = None
         self.remote = {}             # host -> {task name: healthy}
         self.hinted = {}             # host -> (seq, monotonic until): the tag its last event carried
         self.statuses = {}           # host -> Serf status
@@ -160,6 +162,21 @@ class Agent:
         self.tasks = kept
         self.next_processes = 0.0
         log("configuration loaded: %d local tasks, %d peers" % (len(self.tasks), len(config["peers"])))
+        return True
+
+    def load_held(self):
+        """(Re)read the held tasks when their file changed; True when it did."""
+        try:
+            mtime = os.stat(hold.path(self.state_dir)).st_mtime_ns
+        except OSError:
+            mtime = None
+        if mtime == self.held_mtime:
+            return False
+        self.held_mtime, held = mtime, hold.read(self.state_dir)
+        if held == self.held:
+            return False
+        log("held out of traffic: %s" % (", ".join(sorted(held)) or "none"))
+        self.held = held
         return True
 
     def spec(self, name):
@@ -271,7 +288,7 @@ class Agent:
     def local_tag(self):
         """This host's health tag; a new sequence number only when the health it tells changed."""
         names = self.config["view"].get(self.config["node"], [])      # as every other host lists them
-        healthy = {n for n, t in self.tasks.items() if t.healthy}
+        healthy = {n for n, t in self.tasks.items() if t.healthy and n not in self.held}
         if self.tag is not None and membership.same_health(self.tag, membership.encode(0, names, healthy)):
             return self.tag
         return membership.encode(int(time.time() * 1000), names, healthy)
@@ -280,9 +297,9 @@ class Agent:
         node = self.config["node"]
         tasks = {host: {n: (availability.HEALTHY if ok else health.UNHEALTHY) for n, ok in known.items()}
                  for host, known in self.remote.items() if host in self.config["view"]}
-        tasks[node] = {n: t.state for n, t in self.tasks.items()}
+        tasks[node] = {n: hold.HELD if n in self.held else t.state for n, t in self.tasks.items()}
         wall = time.time()
-        local = {n: dict(t.report(), since=wall - (now - t.since)) for n, t in self.tasks.items()}
+        local = {n: dict(t.report(), since=wall - (now - t.since), held=n in self.held) for n, t in self.tasks.items()}
         return {"config": self.config_digest, "node": node, "hosts": dict(self.statuses), "tasks": tasks,
                 "local": local, "members": self.members}
 
@@ -305,8 +322,9 @@ class Agent:
         if not self.settled(now):
             return
         facts = self.current_facts(now)
-        # Written (and the balancing looked at) when what they say changed, not a probe's output.
-        comparable = dict(facts, local={n: r["state"] for n, r in facts["local"].items()})
+        # Written (and the balancing looked at) when what they say changed, not a probe's output
+        # (a new process is news: a rollout waits for one that stays).
+        comparable = dict(facts, local={n: (r["state"], r["process"], r["held"]) for n, r in facts["local"].items()})
         if comparable != self.facts:
             self.facts = comparable
             self.applies.put(facts)
@@ -481,6 +499,7 @@ class Agent:
                 self.polls.put("now")
                 changed = True
             if now >= self.next_processes:
+                self.load_held()
                 self.watch_processes(now)
                 self.next_processes = now + PROCESSES_EVERY
                 changed = True

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, live
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health, live_agent, live_hint, membership, probes
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health, hold, live_agent, live_hint, membership, probes
 
 PARAMS = {"node": "h2", "advertise_addr": "198.18.0.12", "port": 7946, "supervisor": "auto",
           "peers": [{"name": "h3", "address": "198.18.0.13"}, {"name": "h1", "address": "198.18.0.11"}],
@@ -98,6 +98,25 @@ def test_a_probe_of_a_process_that_was_replaced_is_discarded_and_probing_goes_on
     agent.probe_done("web.1", (100, 1), (True, "old process"))
     assert not state.healthy and state.output == ""   # nothing learnt from the old process
     assert state.due(2.5)                             # and the new one is probed
+
+
+def test_a_held_task_is_told_not_healthy_everywhere_and_keeps_its_own_health_underneath(tmp_path):
+    agent = live_agent.Agent(str(tmp_path))
+    agent.config = {"node": "h1", "view": {"h1": ["web.1", "web.2"]}}
+    agent.tasks = {name: health.TaskHealth(None, True, 0.0) for name in ("web.1", "web.2")}
+    for number, state in enumerate(agent.tasks.values()):
+        state.observe((100 + number, 1), 0.0)
+    assert membership.decode(agent.local_tag(), ["web.1", "web.2"])[1] == {"web.1": True, "web.2": True}
+    os.makedirs(os.path.dirname(hold.path(str(tmp_path))))
+    with open(hold.path(str(tmp_path)), "w") as f:
+        f.write(hold.text(["web.2"]))
+    assert agent.load_held() and not agent.load_held()          # read once, then only when it changes
+    assert membership.decode(agent.local_tag(), ["web.1", "web.2"])[1] == {"web.1": True, "web.2": False}
+    facts = agent.current_facts(1.0)
+    assert facts["tasks"]["h1"] == {"web.1": "healthy", "web.2": hold.HELD}
+    assert (facts["local"]["web.2"]["state"], facts["local"]["web.2"]["held"]) == ("healthy", True)
+    os.unlink(hold.path(str(tmp_path)))
+    assert agent.load_held() and agent.current_facts(2.0)["tasks"]["h1"]["web.2"] == "healthy"
 
 
 def _agent_seeing_h1_alive(tmp_path):

@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tasks held out of traffic while they roll to a new spec: STATE_DIR/live/held.json.
+
+The task_hold module writes it on the task's host; the live agent there reads it and tells
+every host the task is not healthy (state HELD), which takes it out of every VIP and DNS
+answer by the same path a failed healthcheck takes. A held task keeps its own health
+underneath, so a rollout can wait for the new process to be healthy before letting it back.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+
+FILE = "held.json"
+HELD = "held"       # the state every host's facts give a held task
+
+
+def path(state_dir):
+    return os.path.join(availability.live_dir(state_dir), FILE)
+
+
+def read(state_dir):
+    """The names held on this host (none when the file is missing or unreadable)."""
+    try:
+        names = json.loads(files.read(path(state_dir)) or "[]")
+    except ValueError:
+        return set()
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+
+
+def text(names):
+    return json.dumps(sorted(names)) + "\n"

@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmnet developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a rollout waits for on a host, read from the live agent's facts and balancing records.
+
+- drained: this host sends a set of tasks no traffic (its facts call them not healthy and its
+  kernel balancing is what the facts say);
+- serving: it sends them traffic again (healthy, and applied);
+- stable: on the tasks' own host, each is healthy underneath any hold, with the same process,
+  for `monitor` seconds (a command that exits at once never is).
+
+Pure functions over the facts (availability.read()) and the records (live_balancing.records()),
+so the conditions are unit-tested; the live_wait module polls them.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+
+DRAINED, SERVING, STABLE = "drained", "serving", "stable"
+CONDITIONS = (DRAINED, SERVING, STABLE)
+NO_FACTS = "the live agent of this host has no fresh facts (is it running?)"
+
+
+def lagging(records, tasks, facts):
+    """Sandboxes balancing a backend of `tasks` ({(host, name)}) whose kernel is not yet what the facts say."""
+    out = []
+    for sandbox, record in sorted(records.items()):
+        planned = record.get("planned") or []
+        if any((b.get("host"), b.get("task")) in tasks for svc in planned for b in svc.get("backends") or []) \
+                and availability.mask_backends(planned, facts) != record.get("applied"):
+            out.append(sandbox)
+    return out
+
+
+def _traffic(tasks, facts, records, want_healthy):
+    if facts is None:
+        return [("facts", NO_FACTS)]
+    out = []
+    for host, name in sorted(tasks):
+        state = (facts.get("tasks", {}).get(host) or {}).get(name)
+        if (state == availability.HEALTHY) != want_healthy:
+            out.append(("%s on %s" % (name, host), "%s here" % (state or "unknown")))
+    return out + [(sandbox, "balancing not applied yet") for sandbox in lagging(records, tasks, facts)]
+
+
+def not_drained(tasks, facts, records):
+    """[(what, why)] this host still sends traffic to; [] once drained."""
+    return _traffic(tasks, facts, records, want_healthy=False)
+
+
+def not_serving(tasks, facts, records):
+    """[(what, why)] this host does not send traffic to yet; [] once serving."""
+    return _traffic(tasks, facts, records, want_healthy=True)
+
+
+class Stability:
+    """Tracks, across looks at the facts, since when each local task has been healthy with one process."""
+
+    def __init__(self, monitor):
+        self.monitor = monitor
+        self.since = {}         # name -> (process, since)
+        self.seen = {}          # name -> every process seen (a command that exits at once shows many)
+
+    def pending(self, names, facts, now, pids=None):
+        """[(what, why)] of `names` not yet stable; [] once all are. `pids` ({name: pid}) names the process
+        each must be (the one just started): until the agent reports that one, the task is not stable,
+        so an agent slow to see a restart cannot pass the old process off as the new one."""
+        if facts is None:
+            return [("facts", NO_FACTS)]
+        out = []
+        for name in sorted(names):
+            report = (facts.get("local") or {}).get(name) or {}
+            process = tuple(report.get("process") or ())
+            if process:
+                self.seen.setdefault(name, set()).add(process)
+            if report.get("state") != availability.HEALTHY:
+                self.since.pop(name, None)
+                output = (" (%s)" % report["output"].strip()) if (report.get("output") or "").strip() else ""
+                started = len(self.seen.get(name, ()))
+                restarts = ", %d processes started and gone meanwhile" % started if started > 1 else ""
+                out.append((name, "%s%s%s" % (report.get("state") or "unknown to the agent", output, restarts)))
+                continue
+            wanted = (pids or {}).get(name)
+            if wanted is not None and process[:1] != (wanted,):
+                self.since.pop(name, None)
+                out.append((name, "process %s is not the one started (%s)" % (process[0] if process else None, wanted)))
+                continue
+            seen = self.since.get(name)
+            if seen is None or seen[0] != process:
+                seen = self.since[name] = (process, now)
+            if now - seen[1] < self.monitor:
+                out.append((name, "healthy for %.1fs of %gs" % (now - seen[1], self.monitor)))
+        return out

@@ -1,0 +1,65 @@
+"""What a rollout waits for on a host: drained, serving, stable (live/waits.py)."""
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, hold, waits
+
+WEB = [{"vip": "10.0.0.2", "fwmark": 256, "backends": [
+    {"address": "10.0.0.3", "host": "h1", "task": "web.1"}, {"address": "10.0.0.4", "host": "h2", "task": "web.2"}]}]
+
+
+def _facts(web2_state, web1_state="healthy"):
+    return {"node": "h1", "hosts": {"h1": "alive", "h2": "alive"},
+            "tasks": {"h1": {"web.1": web1_state}, "h2": {"web.2": web2_state}}}
+
+
+def _records(facts):
+    """A sandbox whose kernel balancing is what `facts` say (as the agent leaves it)."""
+    return {"client.1": {"planned": WEB, "applied": availability.mask_backends(WEB, facts)}}
+
+
+def test_drained_once_the_facts_hold_the_task_and_the_kernel_follows():
+    web2 = {("h2", "web.2")}
+    serving = _facts("healthy")
+    assert waits.not_drained(web2, serving, _records(serving)) == [("web.2 on h2", "healthy here")]
+    held = _facts(hold.HELD)
+    assert waits.not_drained(web2, held, _records(serving)) == [("client.1", "balancing not applied yet")]
+    assert waits.not_drained(web2, held, _records(held)) == []
+
+
+def test_drained_accepts_a_service_whose_every_task_is_out_failing_open():
+    both = {("h1", "web.1"), ("h2", "web.2")}
+    facts = _facts(hold.HELD, web1_state="unhealthy")
+    assert availability.mask_backends(WEB, facts) == WEB       # nobody healthy: everybody gets traffic
+    assert waits.not_drained(both, facts, _records(facts)) == []
+
+
+def test_serving_once_healthy_and_applied_and_nothing_without_facts():
+    web2 = {("h2", "web.2")}
+    held, back = _facts(hold.HELD), _facts("healthy")
+    assert waits.not_serving(web2, held, _records(held)) == [("web.2 on h2", "held here")]
+    assert waits.not_serving(web2, back, _records(held)) == [("client.1", "balancing not applied yet")]
+    assert waits.not_serving(web2, back, _records(back)) == []
+    assert waits.not_serving(web2, None, {}) == [("facts", waits.NO_FACTS)]
+
+
+def _local(state, process, output=""):
+    return {"node": "h1", "local": {"web.1": {"state": state, "process": process, "output": output}}}
+
+
+def test_stable_needs_one_process_healthy_for_the_whole_monitor_and_a_restart_starts_over():
+    stability = waits.Stability(5.0)
+    assert stability.pending(["web.1"], _local("healthy", [10, 1]), 0.0) == [("web.1", "healthy for 0.0s of 5s")]
+    assert stability.pending(["web.1"], _local("healthy", [10, 1]), 4.0) == [("web.1", "healthy for 4.0s of 5s")]
+    assert stability.pending(["web.1"], _local("healthy", [11, 2]), 4.5) == [("web.1", "healthy for 0.0s of 5s")]
+    assert stability.pending(["web.1"], _local("stopped", None, "exit 1\n"), 5.0) == [
+        ("web.1", "stopped (exit 1), 2 processes started and gone meanwhile")]
+    assert stability.pending(["web.1"], _local("healthy", [12, 3]), 6.0) != []
+    assert stability.pending(["web.1"], _local("healthy", [12, 3]), 11.0) == []
+
+
+def test_stable_waits_for_the_process_just_started_not_the_one_the_agent_still_reports():
+    stability = waits.Stability(1.0)
+    assert stability.pending(["web.1"], _local("healthy", [10, 1]), 0.0, {"web.1": 11}) == [
+        ("web.1", "process 10 is not the one started (11)")]
+    assert stability.pending(["web.1"], _local("healthy", [10, 1]), 5.0, {"web.1": 11}) != []
+    assert stability.pending(["web.1"], _local("healthy", [11, 2]), 5.5, {"web.1": 11}) != []
+    assert stability.pending(["web.1"], _local("healthy", [11, 2]), 6.5, {"web.1": 11}) == []
