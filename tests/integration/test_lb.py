@@ -155,7 +155,10 @@ def test_many_sandboxes_in_one_run_each_on_its_own(lab, lb):
     assert lb(sandboxes=both)["changed"] is False
     check = lb(check=True, sandboxes=[{"sandbox": "cli", "services": [service("b3")]}])
     assert check["changed"] and check["actions"] and all(a.startswith("netns cli: ") for a in check["actions"])
-    assert requests(100) == {"b1": 50, "b2": 50}
+    # Check mode added no b3. (Not an exact 50/50 again: one CI run saw 51/49, likely a client port
+    # reused while its old connection was still tracked, which follows that entry, not the round robin.)
+    after = requests(100)
+    assert set(after) == {"b1", "b2"} and min(after.values()) >= 45, after
 
 
 def test_many_sandboxes_checked_as_strictly_as_one_before_any_change(lab, lb):
