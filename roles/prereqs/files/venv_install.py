@@ -40,3 +40,7 @@ for pin in pins:
         wheel.extractall(purelib)
     with open(os.path.join(purelib, info, "INSTALLER"), "w") as marker:
         marker.write("swarmnet.overlay prereqs\n")
+    # Byte-compiled once here, as pip does: a module run where PYTHONDONTWRITEBYTECODE is set (the
+    # work machines set it) would otherwise compile what it imports on every run.
+    packages = [os.path.join(purelib, top) for top in sorted(tops) if not top.endswith(".dist-info")]
+    subprocess.run([python, "-m", "compileall", "-q"] + packages, check=True)
