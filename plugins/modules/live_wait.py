@@ -95,6 +95,7 @@ pending:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing, waits
 
 POLL = 0.2
@@ -111,7 +112,7 @@ def main():
             pids=dict(type="dict", default={}),
             monitor=dict(type="float", default=5.0),
             timeout=dict(type="float", default=60.0),
-            state_dir=dict(type="path", default="/var/lib/swarmnet"),
+            state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
         ),
         supports_check_mode=True,
     )

@@ -125,6 +125,12 @@ pid:
   description: The task's process id (its nsenter wrapper's for the swarmnet supervisor); null in check mode or when absent.
   returned: when O(name) is given
   type: int
+pids:
+  description: Each running task's process id (as RV(pid)), by task name; empty in check mode or with O(state=absent).
+  returned: always
+  type: dict
+  sample: {"web.1": 4242}
+  version_added: 0.6.0
 results:
   description: One per task, with its C(name), C(changed), C(actions) and C(pid) (or C(failed) and C(msg)).
   returned: always
@@ -249,9 +255,10 @@ def main():
     batch = Batch(module.check_mode, (task.TaskError, OSError))
     for spec in specs:
         batch.run("task %s" % spec["name"], _reconcile(module, runner, spec))
+    pids = {spec["name"]: result["pid"] for spec, result in zip(specs, batch.results) if result.get("pid")}
     if single:
-        batch.exit(module, supervisor=runner.kind, pid=batch.results[0].get("pid"))
-    batch.exit(module, supervisor=runner.kind)
+        batch.exit(module, supervisor=runner.kind, pids=pids, pid=batch.results[0].get("pid"))
+    batch.exit(module, supervisor=runner.kind, pids=pids)
 
 
 if __name__ == "__main__":

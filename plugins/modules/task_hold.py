@@ -60,7 +60,7 @@ held:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import hold
 
 
@@ -69,7 +69,7 @@ def main():
         argument_spec=dict(
             tasks=dict(type="list", elements="str", default=[]),
             state=dict(type="str", default="present", choices=["present", "absent"]),
-            state_dir=dict(type="path", default="/var/lib/swarmnet"),
+            state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
         ),
         supports_check_mode=True,
     )
