@@ -1,22 +1,27 @@
 """The prereqs role's virtualenv, and the wheels it lacks, in one run of the host's python3.
 
-argv: VENV WHEEL_DIR NAME==VERSION...  Creates VENV (system site packages, for python3-apt) when
-it is not there, without pip, and installs each wheel WHEEL_DIR/NAME-VERSION-py3-none-any.whl
-into it: a pure wheel (PEP 427: Root-Is-Purelib, no .data directory) is a zip whose contents
-go into site-packages as they are, so it is unpacked there, after what an earlier version of
-the same distribution left (its packages and its .dist-info) is removed. Under QEMU emulation
+argv: VENV NAME==VERSION...; stdin: a JSON object, NAME==VERSION to the wheel's bytes in base64 (the
+wheels travel inside this one command run: a copy module run per wheel cost a VM half a minute).
+Creates VENV (system site packages, for python3-apt) when it is not there, without pip, and
+installs each wheel into it: a pure wheel (PEP 427: Root-Is-Purelib, no .data directory) is a
+zip whose contents go into site-packages as they are, so it is unpacked there, after what an
+earlier version of the same distribution left (its packages and its .dist-info) is removed. Under QEMU emulation
 ensurepip spent three minutes a host byte-compiling pip and setuptools into the virtualenv, and
 pip, run from its wheel, a minute and a half more compiling itself; nothing here needs pip.
 Standard library only.
 """
+import base64
 import glob
+import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 import zipfile
 
-venv, wheel_dir, pins = sys.argv[1], sys.argv[2], sys.argv[3:]
+venv, pins = sys.argv[1], sys.argv[2:]
+wheels = json.load(sys.stdin)
 python = os.path.join(venv, "bin", "python")
 if not os.access(python, os.X_OK):
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", venv], check=True)
@@ -24,8 +29,8 @@ purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_p
                          capture_output=True, text=True, check=True).stdout.strip()
 for pin in pins:
     name, version = pin.split("==")
-    path = os.path.join(wheel_dir, "%s-%s-py3-none-any.whl" % (name, version))
-    with zipfile.ZipFile(path) as wheel:
+    path = "%s-%s-py3-none-any.whl" % (name, version)
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(wheels[pin]))) as wheel:
         tops = {entry.split("/")[0] for entry in wheel.namelist()}
         info = "%s-%s.dist-info" % (name.replace("-", "_"), version)
         if info not in tops or "Root-Is-Purelib: true" not in wheel.read(info + "/WHEEL").decode() \
