@@ -10,13 +10,13 @@ import os
 import yaml
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import inputs, plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import inputs, plan, start_first
 
 LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses", "tasks", "services")
 # What the play's own hosts report besides: only their tasks roll in this run.
 PLAY_KEYS = LIVE_KEYS + ("task_specs",)
 ARGS = frozenset(("networks", "ingress", "services", "gwbridge_subnet", "dns", "hosts", "live_var", "live_results",
-                  "features_var", "require_keyring", "require_gossip_key"))
+                  "features_var", "require_keyring", "require_gossip_key", "start_first"))
 # The shapes of the variables: the plan role's argument spec, which documents them.
 ROLE_SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "plan", "meta", "argument_specs.yml")
 KEYRING_VAR = "swarmnet_encryption_keyring"    # read here, never passed as an argument: it is secret
@@ -60,6 +60,10 @@ class ActionModule(ActionBase):
         unknown = sorted(set(args) - ARGS)
         if unknown:
             return dict(result, failed=True, msg="cluster_plan: unsupported parameters %s" % ", ".join(unknown))
+        mode = args.get("start_first") or "begin"
+        if mode not in start_first.MODES:
+            return dict(result, failed=True, msg="cluster_plan: start_first=%r: must be one of %s"
+                        % (mode, ", ".join(start_first.MODES)))
         hostvars = task_vars["hostvars"]
         names = args.get("hosts") or task_vars.get("ansible_play_hosts_all") or []
         live_var = args.get("live_var", "swarmnet_live")
@@ -98,7 +102,8 @@ class ActionModule(ActionBase):
                                  keyring_required=bool(args.get("require_keyring", True)),
                                  ingress_network=_plain(args.get("ingress")) or None,
                                  gossip_key=_plain(gossip_key) if gossip_key else None,
-                                 gossip_key_required=bool(args.get("require_gossip_key", False)))
+                                 gossip_key_required=bool(args.get("require_gossip_key", False)),
+                                 start_first=mode)
         except plan.PlanError as exc:
             return dict(result, failed=True, errors=exc.errors,
                         msg="swarmnet inventory refused, no host changed:\n- " + "\n- ".join(exc.errors))

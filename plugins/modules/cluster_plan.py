@@ -88,6 +88,20 @@ options:
         digits) and never shown.
     type: bool
     default: false
+  start_first:
+    description:
+      - How services with C(update_config.order=start-first) plan a task whose spec changed.
+      - V(begin) gives the new task the slot's other name (C(web.1) and C(web.1.b) take turns), with its
+        own sandbox and address, beside the old task, which keeps the spec it runs with; the pairs are
+        returned in C(plan.handover) for the play to hand over.
+      - V(settle) plans each slot with the task that runs, on the spec it runs with. It is the plan a play
+        makes after a handover, once the old tasks (or, where the new ones failed, the new ones) have stopped.
+      - V(in_place) restarts the task in place, as stop-first does. It is for a cluster without the live
+        layer, which is what a handover waits on.
+    type: str
+    choices: [begin, settle, in_place]
+    default: begin
+    version_added: 0.6.0
 attributes:
   action:
     support: full
@@ -116,7 +130,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: C(hosts) maps each host to its desired state (networks, sandboxes with endpoints, peers per network, networks and sandboxes to remove).
+  description:
+    - C(hosts) maps each host to its desired state (networks, sandboxes with endpoints, peers per network,
+      networks and sandboxes to remove).
+    - C(rollout) lists the batches in which running tasks whose spec changed restart (stop-first).
+    - C(handover) lists, per start-first service, the new tasks started beside their old ones
+      (C(tasks), each with C(host), C(name) and C(old)), with the service's C(failure_action), C(monitor)
+      and C(settle), the seconds the new tasks have to become stable.
   returned: success
   type: dict
 errors:

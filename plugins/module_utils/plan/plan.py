@@ -23,7 +23,8 @@ import ipaddress
 import re
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import membership
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, lb, naming, pools, rollout, service_plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, lb, naming, pools, rollout, service_plan, \
+    start_first as start_first_plan
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -484,10 +485,11 @@ def _check_gossip_key(key, required, source, errors):
 
 def build(networks, hosts, reported=None, source=None, services=None, groups=None,
           gwbridge_subnet=DEFAULT_GWBRIDGE_SUBNET, dns=None, keyring=None, keyring_required=True,
-          ingress_network=None, gossip_key=None, gossip_key_required=False):
+          ingress_network=None, gossip_key=None, gossip_key_required=False, start_first="begin"):
     """Return {'hosts': {host: desired state}} or raise PlanError listing every problem.
 
-    `ingress_network` is swarmnet_ingress (or None); `networks` are swarmnet_networks."""
+    `ingress_network` is swarmnet_ingress (or None); `networks` are swarmnet_networks;
+    `start_first` one of start_first.MODES (how start-first updates plan their tasks)."""
     reported = reported or {}
     hosts = hosts or {}
     source = source or (sorted(hosts)[0] if hosts else "localhost")
@@ -498,6 +500,7 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
     _allocate_vnis(nets, reported, source, errors)
     ingress = next((n for n, v in nets.items() if v["ingress"] and v["state"] == "present"), None)
     svcs = service_plan.validate(services or [], nets, ingress, set(hosts), groups or {}, source, errors)
+    handover = start_first_plan.apply(svcs, reported, start_first)
     _validate_dns(dns or {}, source, errors)
     _check_gossip_key(gossip_key, gossip_key_required, source, errors)
     attachments, sandboxes = _validate_hosts(hosts, nets, reported, errors)
@@ -565,7 +568,9 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
             if info["task"] is not None:
                 svc = next(s for s in svcs if s["name"] == info["service"])
                 task = next(t for t in svc["tasks"] if t["name"] == info["task"] and t["host"] == host)
-                if task["command"] is not None:
+                if "applied" in task:       # kept as the last converge applied it (start-first)
+                    desired["tasks"].append(dict(task["applied"]))
+                elif task["command"] is not None:
                     desired["tasks"].append(dict({"name": task["name"], "service": info["service"],
                                                   "sandbox": sandbox, "command": task["command"]}, **svc["process"]))
             ingress_address = gw_local.get(sandbox) if sandbox == naming.INGRESS_SBOX else None
@@ -633,7 +638,8 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
         # is one pass after tasks start (a scale-up costs what a no-op does, plus the new task).
         for desired in result.values():
             desired["lb_drain"], desired["lb_fill"] = [], desired["lb"]
-    return {"hosts": result, "warnings": low_pools, "rollout": rollout.batches(svcs, result, reported)}
+    return {"hosts": result, "warnings": low_pools, "rollout": rollout.batches(svcs, result, reported),
+            "handover": handover}
 
 
 def _anything_leaves(result, registered, reported):

@@ -46,8 +46,6 @@ def normalise(config, add):
                 add("." + name, config[name], "must be one of %s" % ", ".join(allowed))
             else:
                 out[name] = config[name]
-    if out["order"] == "start-first":
-        add(".order", "start-first", "not supported yet: tasks roll stop-first")
     return out
 
 
@@ -57,7 +55,8 @@ PROCESS = ("command", "env", "user", "working_dir")     # a task's spec: what it
 GRACE = 10.0        # seconds a batch may take beyond its health budget (start, first probe, a slow host)
 
 
-def _process(item):
+def process(item):
+    """What a task's process starts with: the keys of its item that make its spec."""
     return {key: item.get(key) for key in PROCESS if item.get(key) is not None}
 
 
@@ -91,7 +90,7 @@ def changed_tasks(service, desired_by_host, reported):
             if item["service"] != service or item["name"] not in running or old is None \
                     or old.get("sandbox") != item["sandbox"]:
                 continue
-            if _process(old) != _process(item):
+            if process(old) != process(item):
                 out.append((host, item, old))
     return sorted(out, key=lambda t: _slot_order(t[1]["name"]))
 

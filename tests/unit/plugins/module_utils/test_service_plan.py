@@ -366,18 +366,82 @@ def test_update_config_takes_swarm_s_defaults():
     assert rollout.normalise({"parallelism": "3", "delay": "1m30s", "order": "stop-first"}, None)["delay"] == 90.0
 
 
-def test_start_first_is_refused_until_it_is_built():
-    with pytest.raises(PlanError) as exc:
-        build([dict(WEB, update_config={"order": "start-first"})])
-    assert exc.value.errors == ["host h1: swarmnet_services[0].update_config.order='start-first': "
-                                "not supported yet: tasks roll stop-first"]
+SOLO = dict(WEB, replicas=1, update_config={"order": "start-first", "monitor": "2s", "failure_action": "rollback"})
 
 
-def _rollout(services, before, hosts=None):
+def _converged(before):
+    """What hosts report after converging to `before`, with the specs they applied."""
     reported = _reported(before)
     for host, desired in before.items():
         reported[host]["task_specs"] = desired["tasks"]
-    return plan.build(NETS, hosts or HOSTS, reported, "h1", services=services)["rollout"]
+    return reported
+
+
+def _plan(services, reported, mode="begin"):
+    return plan.build(NETS, HOSTS, reported, "h1", services=services, start_first=mode)
+
+
+def test_start_first_starts_the_new_task_under_the_slot_s_other_name_beside_the_old_one():
+    before = build([SOLO])
+    host = next(h for h, d in before.items() if d["tasks"])
+    planned = _plan([dict(SOLO, command=["srv", "81"])], _converged(before))
+    mine = planned["hosts"][host]
+    assert [(t["name"], t["sandbox"], t["command"]) for t in mine["tasks"]] == [
+        ("web.1", "web.1", ["srv", "80"]), ("web.1.b", "web.1.b", ["srv", "81"])]
+    assert {s["name"] for s in mine["sandboxes"]} >= {"web.1", "web.1.b"}
+    assert [t["name"] for t in mine["services"][0]["tasks"]] == ["web.1", "web.1.b"]     # both balanced meanwhile
+    assert mine["absent_tasks"] == [] and mine["absent_sandboxes"] == []
+    assert planned["rollout"] == []         # nothing restarts in place
+    assert planned["handover"] == [{"service": "web", "failure_action": "rollback", "monitor": 2.0,
+                                    "settle": 2.0 + rollout.GRACE,
+                                    "tasks": [{"host": host, "name": "web.1.b"}],
+                                    "previous": [{"host": host, "name": "web.1"}],
+                                    "new": {host: ["web.1.b"]}, "old": {host: ["web.1"]}}]
+
+
+def test_after_a_handover_the_slot_keeps_the_task_that_runs():
+    before = build([SOLO])
+    host = next(h for h, d in before.items() if d["tasks"])
+    new = dict(SOLO, command=["srv", "81"])
+    surge = _plan([new], _converged(before))["hosts"]
+    # The old task stopped: the new one stays under its name, run after run.
+    surge[host]["tasks"] = [t for t in surge[host]["tasks"] if t["name"] == "web.1.b"]
+    for mode in ("settle", "begin"):
+        settled = _plan([new], _converged(surge), mode)
+        assert [t["name"] for t in settled["hosts"][host]["tasks"]] == ["web.1.b"]
+        assert settled["hosts"][host]["absent_tasks"] == [] and settled["handover"] == []
+        assert "web.1" in settled["hosts"][host]["absent_sandboxes"]
+    # Its next update goes back to the first name.
+    again = _plan([dict(SOLO, command=["srv", "82"])], _converged(_plan([new], _converged(surge), "settle")["hosts"]))
+    assert [t["name"] for t in again["hosts"][host]["tasks"]] == ["web.1", "web.1.b"]
+    assert again["handover"][0]["tasks"] == [{"host": host, "name": "web.1"}]
+    assert again["handover"][0]["previous"] == [{"host": host, "name": "web.1.b"}]
+
+
+def test_a_failed_handover_settles_on_the_old_task_and_its_old_spec():
+    before = build([SOLO])
+    host = next(h for h, d in before.items() if d["tasks"])
+    settled = _plan([dict(SOLO, command=["srv", "81"])], _converged(before), "settle")
+    assert settled["hosts"][host]["tasks"] == before[host]["tasks"]
+    assert settled["handover"] == [] and settled["rollout"] == []
+
+
+def test_without_the_live_layer_a_start_first_task_restarts_in_place():
+    before = build([SOLO])
+    host = next(h for h, d in before.items() if d["tasks"])
+    planned = _plan([dict(SOLO, command=["srv", "81"])], _converged(before), "in_place")
+    assert [(t["name"], t["command"]) for t in planned["hosts"][host]["tasks"]] == [("web.1", ["srv", "81"])]
+    assert planned["handover"] == []
+
+
+def test_stop_first_services_and_unchanged_specs_hand_nothing_over():
+    before = build([SOLO, DB])
+    planned = _plan([SOLO, dict(DB, command=["srv", "5433"])], _converged(before))
+    assert planned["handover"] == [] and [b["service"] for b in planned["rollout"]] == ["db", "db"]
+
+
+def _rollout(services, before, hosts=None):
+    return plan.build(NETS, hosts or HOSTS, _converged(before), "h1", services=services)["rollout"]
 
 
 def test_nothing_rolls_when_no_running_task_changes():
