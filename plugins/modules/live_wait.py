@@ -49,7 +49,8 @@ options:
     description:
       - With V(stable), the process each task must be, by name (the pid M(swarmnet.overlay.service_task) returned
         when it started it). Until the live agent reports that process, the task is not stable. A task whose
-        process was replaced (it exited and was restarted) never is.
+        process was replaced (it exited and was restarted) never is, so the wait fails as soon as a process
+        named here has exited, as Swarm fails an update whose task exits within its monitor period.
     type: dict
     default: {}
   monitor:
@@ -101,6 +102,15 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.live import avail
 POLL = 0.2
 
 
+def _running(pid):
+    """Whether process `pid` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[:1] != ["Z"]
+    except OSError:
+        return False
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -134,19 +144,20 @@ def main():
         facts = availability.read(p["state_dir"])
         if p["condition"] == waits.STABLE:
             node = (facts or {}).get("node")
-            pending = stability.pending([name for host, name in tasks if host == node], facts, now, pids)
+            pending = stability.pending([name for host, name in tasks if host == node], facts, now, pids, _running)
         else:
             records = live_balancing.records(p["state_dir"])
             check = waits.not_drained if p["condition"] == waits.DRAINED else waits.not_serving
             pending = check(tasks, facts, records)
-        if not pending or now - start >= p["timeout"]:
+        if not pending or stability.exited or now - start >= p["timeout"]:
             break
         time.sleep(POLL)
     result = dict(changed=False, waited=round(now - start, 2),
                   pending=[{"what": what, "why": why} for what, why in pending])
     if pending:
         why = "; ".join("%s: %s" % item for item in pending)
-        module.fail_json(msg="not %s after %gs: %s" % (p["condition"], p["timeout"], why), **result)
+        waited = ("%gs" % p["timeout"]) if not stability.exited else ("%.1fs (a started process exited)" % (now - start))
+        module.fail_json(msg="not %s after %s: %s" % (p["condition"], waited, why), **result)
     module.exit_json(**result)
 
 

@@ -61,15 +61,23 @@ class Stability:
         self.monitor = monitor
         self.since = {}         # name -> (process, since)
         self.seen = {}          # name -> every process seen (a command that exits at once shows many)
+        self.exited = set()     # names whose started process is gone: they can never be stable
 
-    def pending(self, names, facts, now, pids=None):
+    def pending(self, names, facts, now, pids=None, alive=None):
         """[(what, why)] of `names` not yet stable; [] once all are. `pids` ({name: pid}) names the process
         each must be (the one just started): until the agent reports that one, the task is not stable,
-        so an agent slow to see a restart cannot pass the old process off as the new one."""
+        so an agent slow to see a restart cannot pass the old process off as the new one. `alive(pid)`
+        says whether that process still runs: once it has gone the task is in `exited` (as Swarm, a
+        task that exits within `monitor` fails the update; there is no need to wait any longer)."""
         if facts is None:
             return [("facts", NO_FACTS)]
         out = []
         for name in sorted(names):
+            wanted = (pids or {}).get(name)
+            if wanted is not None and alive is not None and not alive(wanted):
+                self.exited.add(name)
+                out.append((name, "the process started (pid %d) exited" % wanted))
+                continue
             report = (facts.get("local") or {}).get(name) or {}
             process = tuple(report.get("process") or ())
             if process:
@@ -81,7 +89,6 @@ class Stability:
                 restarts = ", %d processes started and gone meanwhile" % started if started > 1 else ""
                 out.append((name, "%s%s%s" % (report.get("state") or "unknown to the agent", output, restarts)))
                 continue
-            wanted = (pids or {}).get(name)
             if wanted is not None and process[:1] != (wanted,):
                 self.since.pop(name, None)
                 out.append((name, "process %s is not the one started (%s)" % (process[0] if process else None, wanted)))

@@ -63,3 +63,15 @@ def test_stable_waits_for_the_process_just_started_not_the_one_the_agent_still_r
     assert stability.pending(["web.1"], _local("healthy", [10, 1]), 5.0, {"web.1": 11}) != []
     assert stability.pending(["web.1"], _local("healthy", [11, 2]), 5.5, {"web.1": 11}) != []
     assert stability.pending(["web.1"], _local("healthy", [11, 2]), 6.5, {"web.1": 11}) == []
+
+
+def test_a_started_process_that_exited_fails_at_once_whatever_the_agent_still_reports():
+    stability = waits.Stability(1.0)
+    running = {11}
+    assert stability.pending(["web.1"], _local("healthy", [10, 1]), 0.0, {"web.1": 11}, running.__contains__) == [
+        ("web.1", "process 10 is not the one started (11)")]
+    assert not stability.exited
+    running.clear()
+    assert stability.pending(["web.1"], _local("healthy", [10, 1]), 0.5, {"web.1": 11}, running.__contains__) == [
+        ("web.1", "the process started (pid 11) exited")]
+    assert stability.exited == {"web.1"}
