@@ -1,12 +1,13 @@
 """Rolling a service to a new spec, as a client sees it: batch by batch against restarting every task.
 
-On new lab hosts (playbooks/lab.yml), the demo plus two services on frontend, roll3 (3 tasks) and
-roll12 (12 tasks), each task a whoami server with web's healthcheck and update_config
-{parallelism: P, monitor: 2s}. Each trial changes one service's command (one more argument) and
-converges site.yml while a client in task-a asks http://SERVICE/ every 50 ms (1 s timeout), and
-counts the converge's time and the client's failed requests. Three ways, one after the other per
-service: every task restarted at once (the rollout turned off with -e swarmnet_rollout=[], as
-before issue 17), then rolled with parallelism 1, then with parallelism 3. Prints one table of
+On new lab hosts (playbooks/lab.yml), the demo plus three services on frontend, solo1 (1 task),
+roll3 (3 tasks) and roll12 (12 tasks), each task a whoami server with web's healthcheck and
+update_config {parallelism: P, order: O, monitor: 2s}. Each trial changes one service's command
+(one more argument) and converges site.yml while a client in task-a asks http://SERVICE/ every
+50 ms (1 s timeout), and counts the converge's time and the client's failed requests. Four ways,
+one after the other per service: every task restarted at once (the rollout turned off with
+-e swarmnet_rollout=[], as before issue 17), rolled stop-first with parallelism 1, then 3, and
+start-first (the new tasks beside the old ones, then the old ones out). Prints one table of
 medians of --trials and destroys the lab hosts at the end. Run as root from the repository (it
 takes the lab hosts swlab-*, so no other lab may run):
 
@@ -27,11 +28,12 @@ BIN = os.path.join(ROOT, ".venv", "bin")
 ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PATH=BIN + ":" + os.environ["PATH"])
 PROBE = os.path.join(ROOT, "molecule", "default", "files", "http_probe.py")
 LAB = "/run/swarmnet-lab"
-SIZES = {"roll3": 3, "roll12": 12}
+SIZES = {"solo1": 1, "roll3": 3, "roll12": 12}
 # (label, extra vars): how the changed service's tasks restart.
 WAYS = [("every task at once (no rollout)", {"swarmnet_rollout": []}),
         ("parallelism 1", {"bench_parallelism": 1}),
-        ("parallelism 3", {"bench_parallelism": 3})]
+        ("parallelism 3", {"bench_parallelism": 3}),
+        ("start-first", {"bench_order": "start-first"})]
 
 
 def play(*args):
@@ -44,12 +46,13 @@ def play(*args):
 
 
 def services_file(directory):
-    """Extra vars: the demo plus roll3 and roll12, whose command ends with their generation."""
+    """Extra vars: the demo plus solo1, roll3 and roll12, whose command ends with their generation."""
     path = os.path.join(directory, "services.json")
     extra = [{"name": name, "networks": ["frontend"], "replicas": size,
               "command": ["python3", "-c", "{{ lab_whoami }}", "80", "{{ bench_generation_%s | default(0) | string }}" % name],
               "healthcheck": {"http": {"port": 80, "path": "/"}, "interval": "1s", "timeout": "1s", "retries": 2},
-              "update_config": {"parallelism": "{{ bench_parallelism | default(1) }}", "monitor": "2s"}}
+              "update_config": {"parallelism": "{{ bench_parallelism | default(1) }}",
+                                "order": "{{ bench_order | default('stop-first') }}", "monitor": "2s"}}
              for name, size in SIZES.items()]
     with open(path, "w") as f:
         json.dump({"swarmnet_services": "{{ lab_services + bench_services }}", "bench_services": extra}, f)
