@@ -134,7 +134,7 @@ plan:
     - C(hosts) maps each host to its desired state (networks, sandboxes with endpoints, peers per network,
       networks and sandboxes to remove).
     - C(rollout) lists the batches in which running tasks whose spec changed restart (stop-first).
-    - C(handover) lists, per start-first service, the new tasks started beside their old ones: C(tasks)
+    - C(handover) lists, per start-first service, the new tasks started beside their old ones, in C(tasks)
       and C(previous) (each C(host) and C(name), new and old in the same order), C(new) and C(old) (task
       names by host), with the service's C(failure_action), C(monitor) and C(settle), the seconds the new
       tasks have to become stable.
