@@ -25,8 +25,9 @@ description:
     backend refuses connections at once (ICMP port unreachable) instead of letting them time out.
   - In a sandbox, backends that name their O(services[].backends[].task) and
     O(services[].backends[].host) follow the live layer (M(swarmnet.overlay.live_agent)); a backend
-    whose task is unhealthy or starting, or whose host is down, is held back, unless no task of the
-    service is healthy (then every task on a live host gets traffic). The planned and applied sets are
+    whose task is unhealthy or starting is quiesced (weight 0, its connections finish) and one whose
+    host is down is removed, unless no task of the service is healthy (then every task on a live host
+    gets traffic). The planned and applied sets are
     recorded in C(STATE_DIR/live/lb/NETNS.json), from which the live agent re-applies them as health
     changes; both hold one lock, so a converge and a health change never undo each other.
   - O(sandboxes) takes many namespaces (a host's whole list) in one run, each reconciled and reported
@@ -125,7 +126,7 @@ options:
             type: str
             required: true
           weight:
-            description: Relative share; 0 takes no new connections.
+            description: Relative share; 0 takes no new connections and lets the ones it has finish.
             type: int
             default: 1
           task:

@@ -127,20 +127,22 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
             live_balancing.reconcile(state_dir, "client", "nftables", planned, "swarmnet_lb", changes, facts)
         return changes.done
 
+    def ask(conn):
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        reply = b""
+        while True:
+            data = conn.recv(1000)
+            if not data:
+                return reply.split(b"\r\n\r\n", 1)[1].decode()
+            reply += data
+
     def answers():
         """The servers that answered 6 requests to the VIP (each says its own address)."""
         with netns.inside("client"):
             seen = set()
             for _attempt in range(6):
                 with socket.create_connection(("10.9.0.100", 80), timeout=2) as conn:
-                    conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
-                    reply = b""
-                    while True:
-                        data = conn.recv(1000)
-                        if not data:
-                            break
-                        reply += data
-                    seen.add(reply.split(b"\r\n\r\n", 1)[1].decode())
+                    seen.add(ask(conn))
             return seen
 
     alive = {"hosts": {"h1": "alive", "h2": "alive"}, "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "healthy"}}}
@@ -149,11 +151,19 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
     assert answers() == {address["t1"], address["t2"]}
     record = live_balancing.read_record(state_dir, "client")
     assert record["planned"] == lb.with_defaults(planned) == record["applied"]     # as the module records them
+    with netns.inside("client"):    # round robin: two connections in a row, one to each task
+        opened = [socket.create_connection(("10.9.0.100", 80), timeout=2) for _attempt in range(2)]
     sick = {"hosts": alive["hosts"], "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "unhealthy"}}}
     predicted = apply(sick, check_mode=True)
     assert predicted == apply(sick) and predicted
-    assert [b["task"] for b in live_balancing.read_record(state_dir, "client")["applied"][0]["backends"]] == ["web.1"]
+    assert [(b["task"], b["weight"]) for b in live_balancing.read_record(state_dir, "client")["applied"][0]["backends"]] \
+        == [("web.1", 1), ("web.2", 0)]
     assert answers() == {address["t1"]}
+    # web.2 is quiesced, not removed: the request it was about to serve is answered (a slow task's
+    # in-flight request is not cut off because a health check timed out).
+    assert {ask(conn) for conn in opened} == {address["t1"], address["t2"]}
+    for conn in opened:
+        conn.close()
     assert apply(sick) == []                     # the same facts again: nothing to do
     gone = {"hosts": {"h1": "failed", "h2": "left"}, "tasks": alive["tasks"]}
     apply(gone)

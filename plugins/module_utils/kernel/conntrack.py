@@ -28,8 +28,8 @@ def connect():
 
 
 def _keep(services):
-    """{(vip, port or None): live backend addresses}."""
-    return {(s["vip"], s["port"]): {d["address"] for d in s["backends"] if d["weight"]} for s in services}
+    """{(vip, port or None): backend addresses}; a quiesced one (weight 0) keeps its connections, as in IPVS."""
+    return {(s["vip"], s["port"]): {d["address"] for d in s["backends"]} for s in services}
 
 
 def is_stale(orig, reply, keep, gone_vips):

@@ -14,6 +14,7 @@ of a service is healthy, every task on a live host gets traffic (fail open, as E
 mode and AWS load balancers do): a health check that is wrong never takes a service down by
 itself. A task on a host that is failed, has left or was never seen gets no traffic, and a
 service with no task on a live host has no backend (its VIP refuses connections at once).
+A task held back on a live host keeps the connections it has (mask_backends()).
 
 Facts that are missing, from another boot, or not refreshed for STALE_AFTER seconds (the
 agent is gone) mask nothing: without a live layer, traffic goes where the plan says.
@@ -78,28 +79,45 @@ def write(state_dir, facts):
     os.replace(tmp, path)
 
 
-def allowed(tasks, facts):
-    """The tasks, of [(host, name)] of one service, that get traffic."""
-    tasks = list(tasks)
+def on_live_hosts(tasks, facts):
+    """The tasks, of [(host, name)], whose host is alive (all of them without facts)."""
     if facts is None:
         return set(tasks)
-    hosts, health = facts.get("hosts") or {}, facts.get("tasks") or {}
-    live = [t for t in tasks if hosts.get(t[0]) == ALIVE]
+    hosts = facts.get("hosts") or {}
+    return {t for t in tasks if hosts.get(t[0]) == ALIVE}
+
+
+def allowed(tasks, facts):
+    """The tasks, of [(host, name)] of one service, that get traffic."""
+    live = on_live_hosts(tasks, facts)
+    if facts is None:
+        return live
+    health = facts.get("tasks") or {}
     healthy = {t for t in live if (health.get(t[0]) or {}).get(t[1]) == HEALTHY}
-    return healthy or set(live)
+    return healthy or live
 
 
 def mask_backends(services, facts):
-    """Balancing entries (ipvs_service's services) with the backends the rule holds back removed.
+    """Balancing entries (ipvs_service's services) as the rule has them.
 
-    A backend names its task with `task` and `host`; one that does not is never held back."""
+    A backend the rule holds back on a live host is quiesced (weight 0): it takes no new
+    connection, and the connections it has finish. Docker deweights a task it disables the
+    same way; removing it would drop a request in flight to a task that is only slow. A
+    backend on a host that is gone is removed. A backend names its task with `task` and
+    `host`; one that does not is never held back."""
     out = []
     for svc in services or []:
         backends = svc.get("backends") or []
         tasks = [(b["host"], b["task"]) for b in backends if b.get("task") and b.get("host")]
-        keep = allowed(tasks, facts)
-        out.append(dict(svc, backends=[b for b in backends if not (b.get("task") and b.get("host"))
-                                       or (b["host"], b["task"]) in keep]))
+        keep, live = allowed(tasks, facts), on_live_hosts(tasks, facts)
+        masked = []
+        for backend in backends:
+            task = (backend.get("host"), backend.get("task"))
+            if not (task[0] and task[1]) or task in keep:
+                masked.append(backend)
+            elif task in live:
+                masked.append(dict(backend, weight=0))
+        out.append(dict(svc, backends=masked))
     return out
 
 

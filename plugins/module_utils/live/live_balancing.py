@@ -96,13 +96,16 @@ def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush
 
 
 def removed(before, after):
-    """Whether `after` (applied services) lacks a backend `before` had."""
+    """Whether `after` (applied services) lacks a backend `before` had (a quiesced one is still there)."""
     kept = {(s["fwmark"], b["address"]) for s in after or [] for b in s.get("backends") or []}
     return any((s["fwmark"], b["address"]) not in kept for s in before or [] for b in s.get("backends") or [])
 
 
 def held_back(planned, applied):
-    """Backends of `planned` that `applied` lacks, for the module's report: ["fwmark VIP -> address (task)"]."""
-    kept = {(s["fwmark"], b["address"]) for s in applied or [] for b in s.get("backends") or []}
+    """Backends of `planned` that `applied` lacks or quiesces, for the module's report:
+    ["fwmark VIP -> address (task on host)"]."""
+    kept = {(s["fwmark"], b["address"]) for s in applied or [] for b in s.get("backends") or []
+            if b.get("weight", 1)}
     return ["fwmark %#x %s -> %s (%s on %s)" % (s["fwmark"], s["vip"], b["address"], b.get("task"), b.get("host"))
-            for s in planned or [] for b in s.get("backends") or [] if (s["fwmark"], b["address"]) not in kept]
+            for s in planned or [] for b in s.get("backends") or []
+            if b.get("weight", 1) and (s["fwmark"], b["address"]) not in kept]

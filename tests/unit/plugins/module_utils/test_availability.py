@@ -58,6 +58,18 @@ def test_backends_that_name_no_task_are_never_held_back():
     assert availability.mask_backends(planned, None) == planned
 
 
+def test_a_task_held_back_on_a_live_host_is_quiesced_and_one_on_a_host_gone_removed():
+    planned = [{"fwmark": 256, "vip": "10.10.1.8", "backends": [
+        {"address": "10.10.1.5", "task": "web.1", "host": "h1", "weight": 1},
+        {"address": "10.10.1.6", "task": "web.2", "host": "h2", "weight": 1},
+        {"address": "10.10.1.7", "task": "web.3", "host": "h3", "weight": 1}]}]
+    sick = facts(hosts={"h1": "alive", "h2": "alive", "h3": "failed"},
+                 tasks={"h1": {"web.1": "healthy"}, "h2": {"web.2": "unhealthy"}, "h3": {"web.3": "healthy"}})
+    masked = availability.mask_backends(planned, sick)
+    assert [(b["task"], b["weight"]) for b in masked[0]["backends"]] == [("web.1", 1), ("web.2", 0)]
+    assert planned[0]["backends"][1]["weight"] == 1
+
+
 def test_serving_is_every_service_s_allowed_tasks():
     registry = [{"name": "web", "tasks": [{"host": h, "name": n} for h, n in WEB]},
                 {"name": "api", "tasks": [{"host": "h2", "name": "api.1"}]}]

@@ -17,6 +17,9 @@ def test_held_back_names_each_backend_its_task_and_host():
     assert live_balancing.held_back(PLANNED, applied) == ["fwmark 0x100 10.10.1.8 -> 10.10.1.6 (web.2 on h2)"]
     assert live_balancing.held_back(PLANNED, PLANNED) == []
     assert live_balancing.held_back(None, None) == []
+    h2_sick = {"hosts": {"h1": "alive", "h2": "alive"}, "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "starting"}}}
+    assert live_balancing.held_back(PLANNED, availability.mask_backends(PLANNED, h2_sick)) \
+        == ["fwmark 0x100 10.10.1.8 -> 10.10.1.6 (web.2 on h2)"]           # quiesced counts too
 
 
 def test_only_a_backend_that_left_asks_for_a_walk_of_the_connection_table():
@@ -24,6 +27,8 @@ def test_only_a_backend_that_left_asks_for_a_walk_of_the_connection_table():
     assert live_balancing.removed(PLANNED, applied)
     assert not live_balancing.removed(applied, PLANNED)          # one came back: nothing to flush
     assert not live_balancing.removed(None, PLANNED)
+    h2_sick = {"hosts": {"h1": "alive", "h2": "alive"}, "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "unhealthy"}}}
+    assert not live_balancing.removed(PLANNED, availability.mask_backends(PLANNED, h2_sick))   # quiesced: kept
 
 
 def test_records_read_back_what_was_written(tmp_path):

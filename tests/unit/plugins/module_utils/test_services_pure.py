@@ -18,11 +18,11 @@ def entry(daddr, dport, to):
     return T(daddr=daddr, dport=dport), T(saddr=to)
 
 
-def test_connections_to_removed_or_quiesced_backends_are_stale():
+def test_connections_to_removed_backends_are_stale_and_to_quiesced_ones_finish():
     keep = conntrack._keep(SERVICES)
     assert not conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.5"), keep, set())
     assert conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.7"), keep, set())     # removed
-    assert conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.6"), keep, set())     # weight 0
+    assert not conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.6"), keep, set())  # weight 0, as IPVS
     assert not conntrack.is_stale(*entry("172.18.0.2", 8080, "10.255.0.5"), keep, set())
     assert not conntrack.is_stale(*entry("10.10.9.9", 80, "10.10.9.9"), keep, set())  # not ours
     assert conntrack.is_stale(*entry("10.10.1.99", 80, "10.10.1.5"), keep, {"10.10.1.99"})  # VIP gone
