@@ -23,7 +23,7 @@ import ipaddress
 import re
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming, rollout
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming, rollout, start_first
 
 # A service name is a DNS label (service discovery answers it) that also fits a unit name.
 SERVICE_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
@@ -163,12 +163,17 @@ def _global_tasks(svc, key, cluster_hosts, groups, errors, source):
     command = _command(svc, key, errors, source, "mode global needs a command (a list of arguments) to run")
     if command is None:
         return []
+    config = svc.get("update_config")
+    start_first_order = isinstance(config, dict) and config.get("order") == "start-first"
     out = []
     for host in _placement(svc, key, cluster_hosts, groups, errors, source):
         name = global_task(svc["name"], host)
-        if not GLOBAL_TASK_RE.match(name):
-            errors.add(host, key + ".mode", "global", "task name %r is not a namespace name: %s"
-                       % (name, GLOBAL_TASK_RE.pattern))
+        # A start-first update runs the new task beside the old one under the slot's second name.
+        second = start_first.other_name(name) if start_first_order else name
+        if not (GLOBAL_TASK_RE.match(name) and GLOBAL_TASK_RE.match(second)):
+            errors.add(host, key + ".mode", "global", "task name %r%s is not a namespace name: %s"
+                       % (name, " (or %r, its second name for order start-first)" % second if second != name else "",
+                          GLOBAL_TASK_RE.pattern))
         else:
             out.append((name, host, name, command))
     return out

@@ -347,6 +347,19 @@ def test_global_mode_is_refused_with_replicas_or_without_a_command(extra, key, v
     assert exc.value.errors[0].startswith("host h1: swarmnet_services[0].%s=%r: %s" % (key, value, why))
 
 
+def test_a_global_start_first_task_needs_room_for_its_second_name():
+    host = "node-" + "x" * 26                                  # 31 characters
+    agent = {"name": "a" * 31, "networks": ["back"], "mode": "global", "command": ["agent"]}
+    hosts = {host: HOSTS["h1"]}
+    name = plan.build(NETS, hosts, None, host, services=[agent])["hosts"][host]["tasks"][0]["name"]
+    assert len(name) == 63                                     # fits the namespace pattern
+    with pytest.raises(PlanError) as exc:
+        plan.build(NETS, hosts, None, host, services=[dict(agent, update_config={"order": "start-first"})])
+    assert exc.value.errors == ["host %s: swarmnet_services[0].mode='global': task name %r (or %r, its second name "
+                                "for order start-first) is not a namespace name: %s"
+                                % (host, name, name + ".b", service_plan.GLOBAL_TASK_RE.pattern)]
+
+
 @pytest.mark.parametrize("config, key, value, why", [
     ({"parallelism": -1}, "parallelism", -1, "must be an integer, 0 or more"),
     ({"delay": "-5s"}, "delay", "-5s", "must be a duration, 0 or more"),
