@@ -7,6 +7,8 @@ on h1 to the task on another host:
   VIP        task-a -> the service VIP (DNAT in task-a's namespace, then the same path)
   published  h1's host namespace -> 198.18.0.11:PORT (routing mesh: host DNAT, ingress
              sandbox, masquerade, the ingress overlay)
+  ingress sandbox  the same from the ingress sandbox on: h1 -> the sandbox's gateway-bridge
+             address (no DNAT in the host namespace)
 with keep-alive connections (see docs/BENCHMARKS.md for why a connection-per-request
 mode is not here). Runs alternate so each sees the same machine load; prints medians and ratios
 to direct. The backend is a small asyncio HTTP responder, so the network path, not the
@@ -74,6 +76,20 @@ def registry():
     return {s["name"]: s for s in json.loads(out)}
 
 
+def mesh_target(port):
+    """Where h1's routing mesh sends a published port: the ingress sandbox's gateway-bridge address."""
+    out = subprocess.run(in_host("h1", ["nft", "-j", "list", "table", "ip", "swarmnet_mesh"]),
+                         capture_output=True, text=True, check=True).stdout
+    for item in json.loads(out)["nftables"]:
+        rule = item.get("rule") or {}
+        exprs = rule.get("expr") or []
+        if any((e.get("match") or {}).get("right") == port for e in exprs):
+            for e in exprs:
+                if "dnat" in e:
+                    return e["dnat"]["addr"]
+    raise SystemExit("no mesh rule for port %d on h1" % port)
+
+
 def wrk(argv, url, seconds, script):
     out = subprocess.run(argv + ["wrk", "-t", "1", "-c", "8", "-d", "%ds" % seconds, "-s", script, url],
                          capture_output=True, text=True, check=True).stdout
@@ -105,6 +121,9 @@ def main():
             "direct (task-a -> task)": (in_host("h1", [], "task-a"), "http://%s/" % task_ip),
             "VIP (task-a -> VIP)": (in_host("h1", [], "task-a"), "http://%s/" % bench["vips"]["frontend"]),
             "published (h1 -> 198.18.0.11:%d)" % PORT: (in_host("h1", []), "http://198.18.0.11:%d/" % PORT),
+            # The same path without the host's DNAT: what the ingress sandbox and its masquerade cost.
+            "ingress sandbox (h1 -> its gateway-bridge address)": (
+                in_host("h1", []), "http://%s:%d/" % (mesh_target(PORT), PORT)),
         }
         results = {name: [] for name in paths}
         wrk(paths["direct (task-a -> task)"][0], paths["direct (task-a -> task)"][1], 1, script)  # warm up
