@@ -151,13 +151,14 @@ def test_many_sandboxes_in_one_run_each_on_its_own(lab, lb):
     assert result["failed"] and result["msg"] == "netns ghost: no such network namespace", result
     assert [(r["name"], r["changed"]) for r in result["results"]] == \
         [("netns cli", True), ("netns b3", False), ("netns ghost", False)]
-    assert requests(100) == {"b1": 50, "b2": 50}
+    # Both backends, in turn. Not an exact 50/50: CI runs saw 51/49 here, likely a client port
+    # reused while its old connection was still tracked, which follows that entry, not the round robin.
+    made = requests(100)
+    assert set(made) == {"b1", "b2"} and min(made.values()) >= 45, made
     assert lb(sandboxes=both)["changed"] is False
     check = lb(check=True, sandboxes=[{"sandbox": "cli", "services": [service("b3")]}])
     assert check["changed"] and check["actions"] and all(a.startswith("netns cli: ") for a in check["actions"])
-    # Check mode added no b3. (Not an exact 50/50 again: one CI run saw 51/49, likely a client port
-    # reused while its old connection was still tracked, which follows that entry, not the round robin.)
-    after = requests(100)
+    after = requests(100)       # check mode added no b3
     assert set(after) == {"b1", "b2"} and min(after.values()) >= 45, after
 
 
