@@ -6,6 +6,7 @@ returns how to put it back. Nothing here is the collection's: a lever that raise
 adopted in the collection's own code, and measured again from there.
 """
 
+import ipaddress
 import json
 import subprocess
 
@@ -119,6 +120,39 @@ def notrack_vxlan():
     return apply
 
 
+SANDBOX_NOTRACK = """table ip swarmnet_bench_notrack {
+  chain prerouting { type filter hook prerouting priority raw; ip saddr %(peer)s notrack; }
+  chain output { type filter hook output priority raw; ip daddr %(peer)s notrack; }
+}
+"""
+
+
+def notrack_sandboxes():
+    """A bound, not a candidate: task-a and task-b stop tracking each other's addresses (their
+    balancing tables' nat hooks track every packet). A VIP's answers need tracking, so this is
+    what connection tracking in the sandboxes costs, not something to adopt."""
+    def apply():
+        address = {host: _frontend_address(host) for host in SANDBOXES}
+        undo = []
+        for host, peer in (("h1", "h2"), ("h2", "h1")):
+            subprocess.run(in_host(host, ["nft", "-f", "-"], SANDBOXES[host]),
+                           input=SANDBOX_NOTRACK % {"peer": address[peer]}, text=True, check=True)
+            undo.append(in_host(host, ["nft", "delete", "table", "ip", "swarmnet_bench_notrack"], SANDBOXES[host]))
+        return undo
+    return apply
+
+
+def _frontend_address(host):
+    """The sandbox's address on the frontend network (the subnet its network namespace's br0 serves)."""
+    bridge = json.loads(run(host, ["ip", "-4", "-j", "addr", "show", "dev", "br0"], NETWORK_NS))[0]["addr_info"][0]
+    subnet = ipaddress.ip_network("%s/%d" % (bridge["local"], bridge["prefixlen"]), strict=False)
+    for link in json.loads(run(host, ["ip", "-4", "-j", "addr", "show"], SANDBOXES[host])):
+        for addr in link.get("addr_info", []):
+            if ipaddress.ip_address(addr["local"]) in subnet:
+                return addr["local"]
+    raise SystemExit("no frontend address in %s on %s" % (SANDBOXES[host], host))
+
+
 def _vxlan_again(host, vx, udp_csum):
     """Make the frontend's VXLAN device again with udp_csum, keeping its peers (FDB and neighbours):
     the kernel refuses to change the checksum flag of a device that exists."""
@@ -197,4 +231,6 @@ LEVERS = {
     "bridge-nf-off": ("br_netfilter sysctls 0 in the network namespace", bridge_netfilter_off()),
     "jumbo": ("underlay MTU 9000, overlay 8950", mtu(9000)),
     "notrack-vxlan": ("VXLAN datagrams not tracked in the hosts' namespaces", notrack_vxlan()),
+    "notrack-sandboxes": ("task-a and task-b not tracking each other (a bound: VIPs need tracking)",
+                          notrack_sandboxes()),
 }
