@@ -35,10 +35,10 @@ def links(host, netns, kind=None):
 
 
 def path_links(host):
-    """(netns, ifname) of every link a frontend stream crosses on `host`."""
-    out = [(SANDBOXES[host], lk["ifname"]) for lk in links(host, SANDBOXES[host], "veth")]
-    out += [(NETWORK_NS, lk["ifname"]) for lk in links(host, NETWORK_NS)]
-    return out + [(None, "eth0")]
+    """(netns, link) of every link a frontend stream crosses on `host`, as `ip -d -j link` lists it."""
+    out = [(SANDBOXES[host], lk) for lk in links(host, SANDBOXES[host], "veth")]
+    out += [(NETWORK_NS, lk) for lk in links(host, NETWORK_NS)]
+    return out + [(None, lk) for lk in links(host, None) if lk["ifname"] == "eth0"]
 
 
 def _feature(host, netns, ifname, name):
@@ -54,8 +54,9 @@ def ethtool(feature, value, only=None):
     def apply():
         undo = []
         for host in ("h1", "h2"):
-            for netns, ifname in path_links(host):
-                if only and _kind(host, netns, ifname) not in only:
+            for netns, link in path_links(host):
+                ifname = link["ifname"]
+                if only and (link.get("linkinfo") or {}).get("info_kind") not in only:
                     continue
                 before = _feature(host, netns, ifname, feature)
                 if before is None or before == value:
@@ -65,11 +66,6 @@ def ethtool(feature, value, only=None):
                 undo.append(in_host(host, ["ethtool", "-K", ifname, feature, before], netns))
         return undo
     return apply
-
-
-def _kind(host, netns, ifname):
-    info = json.loads(run(host, ["ip", "-d", "-j", "link", "show", "dev", ifname], netns))[0]
-    return (info.get("linkinfo") or {}).get("info_kind")
 
 
 def bridge_option(option, value):
@@ -202,11 +198,10 @@ def mtu(underlay):
             subprocess.run(["ip", "link", "set", lk["ifname"], "mtu", str(underlay)], check=True)
             undo.append(["ip", "link", "set", lk["ifname"], "mtu", str(lk["mtu"])])
         for host in ("h1", "h2"):
-            for netns, ifname in reversed(path_links(host)):       # eth0 first: the larger MTU is carried
+            for netns, link in reversed(path_links(host)):       # eth0 first: the larger MTU is carried
                 want = underlay if netns is None else underlay - 50
-                before = json.loads(run(host, ["ip", "-j", "link", "show", "dev", ifname], netns))[0]["mtu"]
-                run(host, ["ip", "link", "set", ifname, "mtu", str(want)], netns)
-                undo.insert(0, in_host(host, ["ip", "link", "set", ifname, "mtu", str(before)], netns))
+                run(host, ["ip", "link", "set", link["ifname"], "mtu", str(want)], netns)
+                undo.insert(0, in_host(host, ["ip", "link", "set", link["ifname"], "mtu", str(link["mtu"])], netns))
         return undo
     return apply
 
