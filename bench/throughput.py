@@ -16,6 +16,7 @@ python3 bench/throughput.py [--runs N] [--seconds S] [--lever NAME ...] [--shape
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import time
@@ -85,7 +86,9 @@ def main():
     results = {name: ([], []) for name in ["as it is"] + chosen}
     try:
         for _run in range(args.runs):
-            for name in results:
+            # A new order each run: no setting always follows the same one (what a lever leaves
+            # behind in caches or queues, the lab's own drift through a run).
+            for name in random.sample(list(results), len(results)):
                 undo = levers.LEVERS[name][1]() if name in levers.LEVERS else []
                 try:
                     under, over = measure(target, args.seconds)
@@ -97,7 +100,7 @@ def main():
     finally:
         if unshape:
             subprocess.run(unshape, check=True)
-    print("iperf3 TCP, %d runs of %d s each, alternating%s"
+    print("iperf3 TCP, %d runs of %d s each, alternating, the settings in a new order each run%s"
           % (args.runs, args.seconds, "; underlay into h2 shaped to %s (tbf)" % args.shape if args.shape else ""))
     print("| setting | underlay Gbit/s | overlay Gbit/s | overlay runs | overlay / underlay | overlay / as it is |")
     print("|---|---:|---:|---|---:|---:|")
