@@ -7,11 +7,13 @@ update_config {parallelism: P, order: O, monitor: 2s}. Each trial changes one se
 50 ms (1 s timeout), and counts the converge's time and the client's failed requests. Four ways,
 one after the other per service: every task restarted at once (the rollout turned off with
 -e swarmnet_rollout=[], as before issue 17), rolled stop-first with parallelism 1, then 3, and
-start-first (the new tasks beside the old ones, then the old ones out). Prints one table of
+start-first (the new tasks beside the old ones, then the old ones out), and start-first again with
+the pass after the handover converging everything again (as before it skipped what the run had
+applied already: -e swarmnet_applied_unchanged=[]). Prints one table of
 medians of --trials and destroys the lab hosts at the end. Run as root from the repository (it
 takes the lab hosts swlab-*, so no other lab may run):
 
-    .venv/bin/python bench/rollout.py [--trials 1]
+    .venv/bin/python bench/rollout.py [--trials 1] [--services solo1 roll3 roll12]
 """
 
 import argparse
@@ -33,7 +35,9 @@ SIZES = {"solo1": 1, "roll3": 3, "roll12": 12}
 WAYS = [("every task at once (no rollout)", {"swarmnet_rollout": []}),
         ("parallelism 1", {"bench_parallelism": 1}),
         ("parallelism 3", {"bench_parallelism": 3}),
-        ("start-first", {"bench_order": "start-first"})]
+        ("start-first", {"bench_order": "start-first"}),
+        # what the second pass after a handover cost before it skipped the parts the run applied already
+        ("start-first, second pass in full", {"bench_order": "start-first", "swarmnet_applied_unchanged": []})]
 
 
 def play(*args):
@@ -82,6 +86,8 @@ def trial(directory, services, service, generation, way):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--trials", type=int, default=1)
+    parser.add_argument("--services", nargs="+", choices=list(SIZES), default=list(SIZES),
+                        help="the services to change (all are deployed)")
     args = parser.parse_args()
     lab = os.path.join(ROOT, "playbooks", "lab.yml")
     results = {}
@@ -91,7 +97,7 @@ def main():
         play(lab)
         play("-i", os.path.join(ROOT, "inventories", "lab"), os.path.join(ROOT, "site.yml"), "-e", "@" + services)
         generation = 0
-        for service in SIZES:
+        for service in args.services:
             for label, way in WAYS:
                 for _trial in range(args.trials):
                     generation += 1
@@ -102,7 +108,7 @@ def main():
         play(lab, "-e", "lab_state=absent")
     print("| service | tasks restarted | converge, s | / every task at once | failed requests |")
     print("|---|---|---:|---:|---:|")
-    for service in SIZES:
+    for service in args.services:
         base = statistics.median(t for t, _f in results[(service, WAYS[0][0])])
         for label, _way in WAYS:
             runs = results[(service, label)]
