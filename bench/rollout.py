@@ -4,7 +4,7 @@ On new lab hosts (playbooks/lab.yml), the demo plus three services on frontend, 
 roll3 (3 tasks) and roll12 (12 tasks), each task a whoami server with web's healthcheck and
 update_config {parallelism: P, order: O, monitor: 2s}. Each trial changes one service's command
 (one more argument) and converges site.yml while a client in task-a asks http://SERVICE/ every
-50 ms (1 s timeout), and counts the converge's time and the client's failed requests. Four ways,
+50 ms (1 s timeout), and counts the converge's time and the client's failed requests. Five ways,
 one after the other per service: every task restarted at once (the rollout turned off with
 -e swarmnet_rollout=[], as before issue 17), rolled stop-first with parallelism 1, then 3, and
 start-first (the new tasks beside the old ones, then the old ones out), and start-first again with
