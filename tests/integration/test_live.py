@@ -17,7 +17,8 @@ import time
 import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health, live_balancing, membership, probes
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
+    availability, health, live_agent, live_balancing, membership, probes)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -177,6 +178,38 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
     with live_balancing.locked(state_dir), netns.inside("client"):
         live_balancing.reconcile(state_dir, "client", "nftables", None, "swarmnet_lb", Changes(False), alive)
     assert live_balancing.read_record(state_dir, "client") is None
+
+
+def test_the_agent_takes_newer_facts_in_the_middle_of_a_pass(cleanup, tmp_path, capsys):
+    """A host lost while the agent switches sandboxes for a sick task: the sandboxes the pass
+    already did are switched again in the same pass, not a pass later."""
+    address = segment(["c1", "c2", "c3"])
+    state_dir = str(tmp_path)
+    planned = [{"fwmark": 256, "vip": "10.9.0.100", "backends": [
+        {"address": address["c2"], "task": "web.1", "host": "h1"},
+        {"address": address["c3"], "task": "web.2", "host": "h2"}]}]
+    alive = {"hosts": {"h1": "alive", "h2": "alive"}, "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "healthy"}}}
+    for sandbox in ("c1", "c2", "c3"):
+        with live_balancing.locked(state_dir), netns.inside(sandbox):
+            live_balancing.reconcile(state_dir, sandbox, "nftables", planned, "swarmnet_lb", Changes(False), alive)
+    sick = dict(alive, tasks={"h1": {"web.1": "unhealthy"}, "h2": {"web.2": "healthy"}})
+    h2_gone = dict(sick, hosts={"h1": "alive", "h2": "left"})
+    agent = live_agent.Agent(state_dir)
+    agent.write_facts(sick)
+    agent.applies.put(h2_gone)          # arrives while the first sandbox is switched
+    agent.reapply()
+    switched = [line.split(" ", 2)[1] for line in capsys.readouterr().out.splitlines()]
+    assert switched == ["c1:", "newer", "c1:", "c2:", "c3:"]
+    assert {k: v for k, v in availability.read(state_dir).items() if k in h2_gone} == h2_gone
+    wanted = availability.mask_backends(lb.with_defaults(planned), h2_gone)
+    assert [(b["task"], b["weight"]) for b in wanted[0]["backends"]] == [("web.1", 1)]   # the sole one left serves
+    for sandbox in ("c1", "c2", "c3"):
+        assert live_balancing.read_record(state_dir, sandbox)["applied"] == wanted
+        rules = subprocess.run(["ip", "netns", "exec", sandbox, "nft", "list", "table", "ip", "swarmnet_lb"],
+                               check=True, capture_output=True, text=True).stdout
+        assert address["c2"] in rules and address["c3"] not in rules
+    agent.reapply()
+    assert capsys.readouterr().out == ""         # nothing left to switch
 
 
 def serf_agent(name, address, key, procs, tmp_path):

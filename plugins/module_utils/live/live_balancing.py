@@ -95,6 +95,26 @@ def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush
     return result
 
 
+def due(records_by_sandbox, facts):
+    """[(sandbox, record, applied)] of the sandboxes whose balancing `facts` change. Those that
+    stop sending new connections to a backend come first (a client there may meet a task that
+    is gone); then by name."""
+    found = []
+    for sandbox, rec in records_by_sandbox.items():
+        if rec.get("planned") is None:
+            continue
+        applied = availability.mask_backends(rec["planned"], facts)
+        if applied != rec.get("applied"):
+            narrows = bool(_serving(rec.get("applied")) - _serving(applied))
+            found.append((not narrows, sandbox, rec, applied))
+    return [(sandbox, rec, applied) for _later, sandbox, rec, applied in sorted(found, key=lambda f: f[:2])]
+
+
+def _serving(services):
+    """{(fwmark, address)} of the backends that take new connections."""
+    return {(s["fwmark"], b["address"]) for s in services or [] for b in s.get("backends") or [] if b.get("weight", 1)}
+
+
 def removed(before, after):
     """Whether `after` (applied services) lacks a backend `before` had (a quiesced one is still there)."""
     kept = {(s["fwmark"], b["address"]) for s in after or [] for b in s.get("backends") or []}
@@ -104,8 +124,7 @@ def removed(before, after):
 def held_back(planned, applied):
     """Backends of `planned` that `applied` lacks or quiesces, for the module's report:
     ["fwmark VIP -> address (task on host)"]."""
-    kept = {(s["fwmark"], b["address"]) for s in applied or [] for b in s.get("backends") or []
-            if b.get("weight", 1)}
+    kept = _serving(applied)
     return ["fwmark %#x %s -> %s (%s on %s)" % (s["fwmark"], s["vip"], b["address"], b.get("task"), b.get("host"))
             for s in planned or [] for b in s.get("backends") or []
             if b.get("weight", 1) and (s["fwmark"], b["address"]) not in kept]

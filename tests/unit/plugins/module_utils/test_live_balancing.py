@@ -53,3 +53,22 @@ def test_a_record_reads_the_same_whether_the_restore_or_the_module_wrote_it():
     assert lb.with_defaults(as_module_gets_them) == as_module_gets_them
     assert live_balancing.record_text("auto", "t", lb.with_defaults(plan_entries), []) == \
         live_balancing.record_text("auto", "t", as_module_gets_them, [])
+
+
+def test_the_sandboxes_that_stop_sending_to_a_backend_are_switched_first():
+    api = [{"fwmark": 257, "vip": "10.10.1.9", "backends": [
+        {"address": "10.10.1.7", "task": "api.1", "host": "h1"},
+        {"address": "10.10.1.8", "task": "api.2", "host": "h3"}]}]
+    records = {
+        "a-widens": live_balancing.record("nftables", "t", PLANNED, availability.mask_backends(PLANNED, H2_DOWN)),
+        "b-narrows": live_balancing.record("nftables", "t", api, api),
+        "c-same": live_balancing.record("nftables", "t", PLANNED, PLANNED),
+        "d-gone": live_balancing.record("nftables", "t", None, None),
+    }
+    h3_lost = {"hosts": {"h1": "alive", "h2": "alive", "h3": "failed"},
+               "tasks": {"h1": {"web.1": "healthy", "api.1": "healthy"}, "h2": {"web.2": "healthy"}}}
+    assert [d[0] for d in live_balancing.due(records, h3_lost)] == ["b-narrows", "a-widens"]
+    assert live_balancing.due(records, h3_lost)[0] == ("b-narrows", records["b-narrows"],
+                                                       availability.mask_backends(api, h3_lost))
+    h1_sick = dict(h3_lost, tasks={"h1": {"web.1": "unhealthy", "api.1": "healthy"}, "h2": {"web.2": "healthy"}})
+    assert [d[0] for d in live_balancing.due(records, h1_sick)] == ["a-widens", "b-narrows", "c-same"]   # all narrow
