@@ -3,10 +3,11 @@
 count URL N     -> {"answers": {server address: n}, "clients": [client addresses seen], "failures": n}
 counts N URL... -> [count's answer for each URL], one after the other
 loop URL SECS   -> {"ok": n, "failures": n, "errors": [...]}, requests back to back for SECS seconds
-timeline URL SECS [--every S] [--timeout S] [--stop FILE] [--started FILE]
+timeline URL SECS [--every S] [--timeout S] [--stop FILE] [--started FILE] [--slow S]
                 -> a request every 50 ms (1 s timeout) for SECS seconds, or until FILE exists, as a user's
                    client would; touches --started once running: {"answers": {server: [wall-clock
-                   times]}, "failures": [[time, error], ...]}
+                   times]}, "failures": [[time, error], ...]}, with --slow also "slow": [[time, seconds,
+                   server], ...], the answers that took longer than that
 The whoami tasks answer "SERVER_ADDRESS CLIENT_ADDRESS".
 """
 import argparse
@@ -54,21 +55,28 @@ def timeline(url, seconds, *options):
     parser.add_argument("--timeout", type=float, default=1.0)
     parser.add_argument("--stop")
     parser.add_argument("--started")
+    parser.add_argument("--slow", type=float)
     args = parser.parse_args(options)
     if args.started:
         with open(args.started, "w"):
             pass
-    answers, failures = collections.defaultdict(list), []
+    answers, failures, slow = collections.defaultdict(list), [], []
     end = time.time() + float(seconds)
     while time.time() < end and not (args.stop and os.path.exists(args.stop)):
         started = time.time()
         try:
             server, _client = get(url, timeout=args.timeout)
             answers[server].append(round(started, 3))
+            took = time.time() - started
+            if args.slow is not None and took > args.slow:
+                slow.append([round(started, 3), round(took, 2), server])
         except (OSError, ValueError) as exc:
             failures.append([round(started, 3), str(exc)])
         time.sleep(max(0.0, args.every - (time.time() - started)))
-    return {"answers": dict(answers), "failures": failures}
+    result = {"answers": dict(answers), "failures": failures}
+    if args.slow is not None:
+        result["slow"] = slow
+    return result
 
 
 def counts(n, *urls):
