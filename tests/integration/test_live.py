@@ -181,8 +181,8 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
 
 
 def test_the_agent_takes_newer_facts_in_the_middle_of_a_pass(cleanup, tmp_path, capsys):
-    """A host lost while the agent switches sandboxes for a sick task: the sandboxes the pass
-    already did are switched again in the same pass, not a pass later."""
+    """A host lost while the agent switches sandboxes for a sick task: the sandbox the pass
+    already did is switched again in the same pass, not a pass later."""
     address = segment(["c1", "c2", "c3"])
     state_dir = str(tmp_path)
     planned = [{"fwmark": 256, "vip": "10.9.0.100", "backends": [
@@ -199,7 +199,7 @@ def test_the_agent_takes_newer_facts_in_the_middle_of_a_pass(cleanup, tmp_path, 
     agent.applies.put(h2_gone)          # arrives while the first sandbox is switched
     agent.reapply()
     switched = [line.split(" ", 2)[1] for line in capsys.readouterr().out.splitlines()]
-    assert switched == ["c1:", "newer", "c1:", "c2:", "c3:"]
+    assert switched == ["c1:", "newer", "c2:", "c3:", "c1:"]      # c1 again, after those not switched yet
     assert {k: v for k, v in availability.read(state_dir).items() if k in h2_gone} == h2_gone
     wanted = availability.mask_backends(lb.with_defaults(planned), h2_gone)
     assert [(b["task"], b["weight"]) for b in wanted[0]["backends"]] == [("web.1", 1)]   # the sole one left serves

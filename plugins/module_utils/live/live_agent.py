@@ -444,8 +444,8 @@ class Agent:
         availability.write(self.state_dir, dict(facts, written=time.time()))
         self.written = facts
 
-    def due(self):
-        return [d for d in live_balancing.due(live_balancing.records(self.state_dir), self.written)
+    def due(self, switched=()):
+        return [d for d in live_balancing.due(live_balancing.records(self.state_dir), self.written, switched)
                 if netns.exists(d[0])]
 
     def reapply(self):
@@ -455,10 +455,11 @@ class Agent:
         sandboxes and the pass goes on with them: a sandbox switched on the older ones is switched
         again now, not a whole pass later (a sandbox takes up to 0.3 s on an emulated CPU).
         IPVS's marking stays as the converge made it: only backends change here."""
-        flushes = {}
+        flushes, switched = {}, set()
         pending = self.due()
         while pending:
             sandbox, record, applied = pending.pop(0)
+            switched.add(sandbox)
             changes = Changes(False)
             with netns.inside(sandbox):
                 backend, _before, _after, services = live_balancing.reconcile(
@@ -470,7 +471,7 @@ class Agent:
             newer = self.applies.take(0)
             if newer is not None:
                 self.write_facts(newer)
-                pending = self.due()
+                pending = self.due(switched)
                 log("newer facts in the middle of a pass: %d sandboxes to switch" % len(pending))
         for sandbox, services in sorted(flushes.items()):
             changes = Changes(False)

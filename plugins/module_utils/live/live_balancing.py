@@ -95,10 +95,11 @@ def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush
     return result
 
 
-def due(records_by_sandbox, facts):
+def due(records_by_sandbox, facts, switched=()):
     """[(sandbox, record, applied)] of the sandboxes whose balancing `facts` change. Those that
     stop sending new connections to a backend come first (a client there may meet a task that
-    is gone); then by name."""
+    is gone); among equals, those not in `switched` (done earlier in this pass: facts that keep
+    changing must not hold the others back), then by name."""
     found = []
     for sandbox, rec in records_by_sandbox.items():
         if rec.get("planned") is None:
@@ -106,8 +107,8 @@ def due(records_by_sandbox, facts):
         applied = availability.mask_backends(rec["planned"], facts)
         if applied != rec.get("applied"):
             narrows = bool(_serving(rec.get("applied")) - _serving(applied))
-            found.append((not narrows, sandbox, rec, applied))
-    return [(sandbox, rec, applied) for _later, sandbox, rec, applied in sorted(found, key=lambda f: f[:2])]
+            found.append(((not narrows, sandbox in switched, sandbox), rec, applied))
+    return [(order[-1], rec, applied) for order, rec, applied in sorted(found, key=lambda f: f[0])]
 
 
 def _serving(services):

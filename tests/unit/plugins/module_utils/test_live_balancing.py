@@ -72,3 +72,7 @@ def test_the_sandboxes_that_stop_sending_to_a_backend_are_switched_first():
                                                        availability.mask_backends(api, h3_lost))
     h1_sick = dict(h3_lost, tasks={"h1": {"web.1": "unhealthy", "api.1": "healthy"}, "h2": {"web.2": "healthy"}})
     assert [d[0] for d in live_balancing.due(records, h1_sick)] == ["a-widens", "b-narrows", "c-same"]   # all narrow
+    # Switched earlier in this pass: after the others that narrow, before those that widen.
+    assert [d[0] for d in live_balancing.due(records, h1_sick, switched={"a-widens"})] \
+        == ["b-narrows", "c-same", "a-widens"]
+    assert [d[0] for d in live_balancing.due(records, h3_lost, switched={"b-narrows"})] == ["b-narrows", "a-widens"]
