@@ -453,7 +453,8 @@ class Agent:
         connections tracked to the backends that left are flushed (walking a big conntrack table
         must not delay the others). Newer facts (a host left mid-pass) are taken between two
         sandboxes and the pass goes on with them: a sandbox switched on the older ones is switched
-        again now, not a whole pass later (a sandbox takes up to 0.3 s on an emulated CPU).
+        again now, not a whole pass later (a sandbox takes 0.1-0.3 s on an emulated CPU, seconds
+        when it is starved).
         IPVS's marking stays as the converge made it: only backends change here."""
         flushes, switched = {}, set()
         pending = self.due()
