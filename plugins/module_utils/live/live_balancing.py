@@ -107,8 +107,8 @@ def due(records_by_sandbox, facts, switched=()):
         applied = availability.mask_backends(rec["planned"], facts)
         if applied != rec.get("applied"):
             narrows = bool(_serving(rec.get("applied")) - _serving(applied))
-            found.append(((not narrows, sandbox in switched, sandbox), rec, applied))
-    return [(order[-1], rec, applied) for order, rec, applied in sorted(found, key=lambda f: f[0])]
+            found.append(((not narrows, sandbox in switched, sandbox), (sandbox, rec, applied)))
+    return [item for _order, item in sorted(found, key=lambda f: f[0])]
 
 
 def _serving(services):
