@@ -208,7 +208,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, validated
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, lb_nftables, netns, nftables
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records, live_balancing
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 
 
@@ -235,7 +235,7 @@ def _program(module, where, planned, changes):
     if not where:
         return balancer.reconcile(p["backend"], planned, p["table"], changes), []
     # Check mode only reads: it neither takes the lock nor makes its file.
-    with contextlib.nullcontext() if module.check_mode else live_balancing.locked(p["state_dir"]):
+    with contextlib.nullcontext() if module.check_mode else lb_records.locked(p["state_dir"]):
         facts = availability.read(p["state_dir"])
         result = live_balancing.reconcile(p["state_dir"], where, p["backend"], planned, p["table"], changes, facts)
     return result, live_balancing.held_back(planned, availability.mask_backends(planned, facts))
@@ -260,7 +260,7 @@ def _reconcile(module, where, services, empty_is_absent):
 def _missing_sandbox(module, where, planned, changes):
     facts = {"backend": module.params["backend"], "services": [], "held_back": []}
     if planned is None:     # nothing left in the kernel; its record may be
-        record = live_balancing.record_path(module.params["state_dir"], where)
+        record = lb_records.record_path(module.params["state_dir"], where)
         if os.path.exists(record):
             changes("forget the balancing record %s" % record, os.unlink, record)
         return "", "", facts

@@ -97,7 +97,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing, waits
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records, waits
 
 POLL = 0.2
 
@@ -146,7 +146,7 @@ def main():
             node = (facts or {}).get("node")
             pending = stability.pending([name for host, name in tasks if host == node], facts, now, pids, _running)
         else:
-            records = live_balancing.records(p["state_dir"])
+            records = lb_records.records(p["state_dir"])
             check = waits.not_drained if p["condition"] == waits.DRAINED else waits.not_serving
             pending = check(tasks, facts, records)
         if not pending or stability.exited or now - start >= p["timeout"]:

@@ -18,7 +18,7 @@ import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
-    availability, health, live_agent, live_balancing, membership, probes)
+    availability, health, lb_records, live_agent, live_balancing, membership, probes)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -124,7 +124,7 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
 
     def apply(facts, check_mode=False):
         changes = Changes(check_mode)
-        with live_balancing.locked(state_dir), netns.inside("client"):
+        with lb_records.locked(state_dir), netns.inside("client"):
             live_balancing.reconcile(state_dir, "client", "nftables", planned, "swarmnet_lb", changes, facts)
         return changes.done
 
@@ -150,14 +150,14 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
     assert apply(alive)
     time.sleep(0.3)
     assert answers() == {address["t1"], address["t2"]}
-    record = live_balancing.read_record(state_dir, "client")
+    record = lb_records.read_record(state_dir, "client")
     assert record["planned"] == lb.with_defaults(planned) == record["applied"]     # as the module records them
     with netns.inside("client"):    # round robin: two connections in a row, one to each task
         opened = [socket.create_connection(("10.9.0.100", 80), timeout=2) for _attempt in range(2)]
     sick = {"hosts": alive["hosts"], "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "unhealthy"}}}
     predicted = apply(sick, check_mode=True)
     assert predicted == apply(sick) and predicted
-    assert [(b["task"], b["weight"]) for b in live_balancing.read_record(state_dir, "client")["applied"][0]["backends"]] \
+    assert [(b["task"], b["weight"]) for b in lb_records.read_record(state_dir, "client")["applied"][0]["backends"]] \
         == [("web.1", 1), ("web.2", 0)]
     assert answers() == {address["t1"]}
     # web.2 is quiesced, not removed: the request it was about to serve is answered (a slow task's
@@ -175,9 +175,9 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
         assert time.monotonic() - started < 0.5
     apply(alive)
     assert answers() == {address["t1"], address["t2"]}
-    with live_balancing.locked(state_dir), netns.inside("client"):
+    with lb_records.locked(state_dir), netns.inside("client"):
         live_balancing.reconcile(state_dir, "client", "nftables", None, "swarmnet_lb", Changes(False), alive)
-    assert live_balancing.read_record(state_dir, "client") is None
+    assert lb_records.read_record(state_dir, "client") is None
 
 
 def test_the_agent_takes_newer_facts_in_the_middle_of_a_pass(cleanup, tmp_path, capsys):
@@ -190,7 +190,7 @@ def test_the_agent_takes_newer_facts_in_the_middle_of_a_pass(cleanup, tmp_path, 
         {"address": address["c3"], "task": "web.2", "host": "h2"}]}]
     alive = {"hosts": {"h1": "alive", "h2": "alive"}, "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "healthy"}}}
     for sandbox in ("c1", "c2", "c3"):
-        with live_balancing.locked(state_dir), netns.inside(sandbox):
+        with lb_records.locked(state_dir), netns.inside(sandbox):
             live_balancing.reconcile(state_dir, sandbox, "nftables", planned, "swarmnet_lb", Changes(False), alive)
     sick = dict(alive, tasks={"h1": {"web.1": "unhealthy"}, "h2": {"web.2": "healthy"}})
     h2_gone = dict(sick, hosts={"h1": "alive", "h2": "left"})
@@ -204,7 +204,7 @@ def test_the_agent_takes_newer_facts_in_the_middle_of_a_pass(cleanup, tmp_path, 
     wanted = availability.mask_backends(lb.with_defaults(planned), h2_gone)
     assert [(b["task"], b["weight"]) for b in wanted[0]["backends"]] == [("web.1", 1)]   # the sole one left serves
     for sandbox in ("c1", "c2", "c3"):
-        assert live_balancing.read_record(state_dir, sandbox)["applied"] == wanted
+        assert lb_records.read_record(state_dir, sandbox)["applied"] == wanted
         rules = subprocess.run(["ip", "netns", "exec", sandbox, "nft", "list", "table", "ip", "swarmnet_lb"],
                                check=True, capture_output=True, text=True).stdout
         assert address["c2"] in rules and address["c3"] not in rules

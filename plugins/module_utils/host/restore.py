@@ -24,7 +24,7 @@ import time
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import applied, deploy, files, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
     encryption, endpoint, firewall, gwbridge, lb_nftables, links, mesh, netns, network, nftables, peers)
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records, live_balancing
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb, naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -127,7 +127,7 @@ def _peers(net, wanted, changes):
 def _balancing(item, backend, state_dir, changes):
     """As ipvs_service does it: masked by the live layer's facts (at boot, none yet: everything), recorded."""
     first = len(changes.done)
-    with live_balancing.locked(state_dir), netns.inside(item["sandbox"]):
+    with lb_records.locked(state_dir), netns.inside(item["sandbox"]):
         live_balancing.reconcile(state_dir, item["sandbox"], backend, item["services"], lb_nftables.DEFAULT_TABLE,
                                  changes, availability.read(state_dir))
     changes.done[first:] = ["%s in %s" % (line, item["sandbox"]) for line in changes.done[first:]]

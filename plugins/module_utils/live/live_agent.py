@@ -43,7 +43,7 @@ from typing import NamedTuple
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
-    availability, health, hold, live_balancing, live_hint, membership, probes)
+    availability, health, hold, lb_records, live_balancing, live_hint, membership, probes)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 CONFIG = "agent.json"
@@ -431,7 +431,7 @@ class Agent:
             if newer is None and self.written is None:
                 continue
             try:
-                with live_balancing.locked(self.state_dir):
+                with lb_records.locked(self.state_dir):
                     if newer is not None:
                         self.write_facts(newer)
                     else:
@@ -445,7 +445,7 @@ class Agent:
         self.written = facts
 
     def due(self, switched=()):
-        return [d for d in live_balancing.due(live_balancing.records(self.state_dir), self.written, switched)
+        return [d for d in live_balancing.due(lb_records.records(self.state_dir), self.written, switched)
                 if netns.exists(d[0])]
 
     def reapply(self):

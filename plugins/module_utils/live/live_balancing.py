@@ -7,91 +7,37 @@ Whoever programs a sandbox's virtual services - the ipvs_service module in a con
 the restore at boot, the live agent when a task or host goes down or comes back - does
 it here, under one lock: read the facts, mask the planned backends (availability.py),
 reconcile the kernel (balancer.py), and record both the planned and the applied sets in
-STATE_DIR/live/lb/SANDBOX.json. The agent re-applies from that record, so it always
-works from the latest plan a converge programmed, and a converge never puts back a
+STATE_DIR/live/lb/SANDBOX.json (lb_records.py). The agent re-applies from that record, so it
+always works from the latest plan a converge programmed, and a converge never puts back a
 backend the agent holds back: both compute the same thing from the same facts.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import os
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
-
-RECORDS = "lb"
-LOCK = "lb.lock"
-
-
-def records_dir(state_dir):
-    return os.path.join(availability.live_dir(state_dir), RECORDS)
-
-
-def record_path(state_dir, sandbox):
-    return os.path.join(records_dir(state_dir), sandbox + ".json")
-
-
-@contextlib.contextmanager
-def locked(state_dir):
-    """Only one of the converge, the restore and the agent programs balancing at a time."""
-    os.makedirs(availability.live_dir(state_dir), exist_ok=True)
-    fd = os.open(os.path.join(availability.live_dir(state_dir), LOCK), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def read_record(state_dir, sandbox):
-    try:
-        with open(record_path(state_dir, sandbox)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def records(state_dir):
-    """{sandbox: record} of every sandbox with balancing."""
-    found = {}
-    if os.path.isdir(records_dir(state_dir)):
-        for entry in sorted(os.listdir(records_dir(state_dir))):
-            if entry.endswith(".json"):
-                record = read_record(state_dir, entry[:-5])
-                if record is not None:
-                    found[entry[:-5]] = record
-    return found
-
-
-def record(backend, table, planned, applied):
-    return {"backend": backend, "table": table, "planned": planned, "applied": applied}
-
-
-def record_text(backend, table, planned, applied):
-    return json.dumps(record(backend, table, planned, applied), sort_keys=True, indent=1) + "\n"
 
 
 def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush=True, marking=True):
     """Program the current namespace (sandbox `sandbox`) with `planned` masked by `facts`;
-    None removes its services and its record. Call it under locked(), in the sandbox.
+    None removes its services and its record. Call it under lb_records.locked(), in the sandbox.
     flush and marking: as balancer.reconcile() takes them.
 
     Returns balancer.reconcile()'s (backend, before, after, services)."""
     planned = None if planned is None else lb.with_defaults(planned)
     applied = None if planned is None else availability.mask_backends(planned, facts)
     result = balancer.reconcile(backend, applied, table, changes, flush, marking)
-    path = record_path(state_dir, sandbox)
+    path = lb_records.record_path(state_dir, sandbox)
     if planned is None:
         if os.path.exists(path):
             changes("forget the balancing record %s" % path, os.unlink, path)
-    elif read_record(state_dir, sandbox) != record(backend, table, planned, applied):
+    elif lb_records.read_record(state_dir, sandbox) != lb_records.record(backend, table, planned, applied):
         # Compared parsed: an indented dump is Python's slow encoder, and most sandboxes stay as they are.
-        files.ensure({path: record_text(backend, table, planned, applied)}, changes)
+        files.ensure({path: lb_records.record_text(backend, table, planned, applied)}, changes)
     return result
 
 

@@ -9,7 +9,7 @@
 - stable: on the tasks' own host, each is healthy underneath any hold, with the same process,
   for `monitor` seconds (a command that exits at once never is).
 
-Pure functions over the facts (availability.read()) and the records (live_balancing.records()),
+Pure functions over the facts (availability.read()) and the records (lb_records.records()),
 so the conditions are unit-tested; the live_wait module polls them.
 """
 

@@ -2,7 +2,7 @@
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_balancing
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records, live_balancing
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 from ansible_collections.swarmnet.overlay.plugins.modules import ipvs_service
 
@@ -34,11 +34,11 @@ def test_only_a_backend_that_left_asks_for_a_walk_of_the_connection_table():
 def test_records_read_back_what_was_written(tmp_path):
     path = tmp_path / "live" / "lb" / "web.1.json"
     path.parent.mkdir(parents=True)
-    path.write_text(live_balancing.record_text("auto", "swarmnet_lb", PLANNED, PLANNED[:0]))
-    assert live_balancing.records(str(tmp_path)) == {
+    path.write_text(lb_records.record_text("auto", "swarmnet_lb", PLANNED, PLANNED[:0]))
+    assert lb_records.records(str(tmp_path)) == {
         "web.1": {"backend": "auto", "table": "swarmnet_lb", "planned": PLANNED, "applied": []}}
     (path.parent / "broken.json").write_text("{")
-    assert list(live_balancing.records(str(tmp_path))) == ["web.1"]
+    assert list(lb_records.records(str(tmp_path))) == ["web.1"]
 
 
 def test_a_record_reads_the_same_whether_the_restore_or_the_module_wrote_it():
@@ -51,8 +51,8 @@ def test_a_record_reads_the_same_whether_the_restore_or_the_module_wrote_it():
         {"services": plan_entries}).validated_parameters["services"]
     assert lb.with_defaults(plan_entries) == as_module_gets_them
     assert lb.with_defaults(as_module_gets_them) == as_module_gets_them
-    assert live_balancing.record_text("auto", "t", lb.with_defaults(plan_entries), []) == \
-        live_balancing.record_text("auto", "t", as_module_gets_them, [])
+    assert lb_records.record_text("auto", "t", lb.with_defaults(plan_entries), []) == \
+        lb_records.record_text("auto", "t", as_module_gets_them, [])
 
 
 def test_the_sandboxes_that_stop_sending_to_a_backend_are_switched_first():
@@ -60,10 +60,10 @@ def test_the_sandboxes_that_stop_sending_to_a_backend_are_switched_first():
         {"address": "10.10.1.7", "task": "api.1", "host": "h1"},
         {"address": "10.10.1.8", "task": "api.2", "host": "h3"}]}]
     records = {
-        "a-widens": live_balancing.record("nftables", "t", PLANNED, availability.mask_backends(PLANNED, H2_DOWN)),
-        "b-narrows": live_balancing.record("nftables", "t", api, api),
-        "c-same": live_balancing.record("nftables", "t", PLANNED, PLANNED),
-        "d-gone": live_balancing.record("nftables", "t", None, None),
+        "a-widens": lb_records.record("nftables", "t", PLANNED, availability.mask_backends(PLANNED, H2_DOWN)),
+        "b-narrows": lb_records.record("nftables", "t", api, api),
+        "c-same": lb_records.record("nftables", "t", PLANNED, PLANNED),
+        "d-gone": lb_records.record("nftables", "t", None, None),
     }
     h3_lost = {"hosts": {"h1": "alive", "h2": "alive", "h3": "failed"},
                "tasks": {"h1": {"web.1": "healthy", "api.1": "healthy"}, "h2": {"web.2": "healthy"}}}
