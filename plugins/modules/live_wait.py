@@ -93,13 +93,9 @@ pending:
   elements: dict
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records, waits
-
-POLL = 0.2
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, waits
 
 
 def _running(pid):
@@ -138,26 +134,18 @@ def main():
         except (TypeError, ValueError):
             module.fail_json(msg="pids.%s=%r: not a process id" % (name, pid))
     stability = waits.Stability(p["monitor"])
-    start = time.monotonic()
-    while True:
-        now = time.monotonic()
-        facts = availability.read(p["state_dir"])
-        if p["condition"] == waits.STABLE:
+    if p["condition"] == waits.STABLE:
+        def look(now):
+            facts = availability.read(p["state_dir"])
             node = (facts or {}).get("node")
-            pending = stability.pending([name for host, name in tasks if host == node], facts, now, pids, _running)
-        else:
-            records = lb_records.records(p["state_dir"])
-            check = waits.not_drained if p["condition"] == waits.DRAINED else waits.not_serving
-            pending = check(tasks, facts, records)
-        if not pending or stability.exited or now - start >= p["timeout"]:
-            break
-        time.sleep(POLL)
-    result = dict(changed=False, waited=round(now - start, 2),
-                  pending=[{"what": what, "why": why} for what, why in pending])
+            return stability.pending([name for host, name in tasks if host == node], facts, now, pids, _running)
+    else:
+        look = waits.traffic(p["state_dir"], tasks, p["condition"])
+    pending, waited = waits.until(look, p["timeout"], given_up=lambda: bool(stability.exited))
+    result = dict(changed=False, waited=round(waited, 2), pending=[{"what": what, "why": why} for what, why in pending])
     if pending:
-        why = "; ".join("%s: %s" % item for item in pending)
-        waited = ("%gs" % p["timeout"]) if not stability.exited else ("%.1fs (a started process exited)" % (now - start))
-        module.fail_json(msg="not %s after %s: %s" % (p["condition"], waited, why), **result)
+        took = ("%gs" % p["timeout"]) if not stability.exited else ("%.1fs (a started process exited)" % waited)
+        module.fail_json(msg=waits.failure(p["condition"], pending, took), **result)
     module.exit_json(**result)
 
 

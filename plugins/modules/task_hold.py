@@ -16,21 +16,47 @@ description:
     answer on every host drops them, in the same way as for a failed healthcheck. Their process keeps running
     and their health is still probed underneath, so a rollout can wait with M(swarmnet.overlay.live_wait)
     until every host has drained them, restart them, and wait until they are healthy again.
-  - O(state=absent) lets the named tasks back (all of them when O(tasks) is empty). The agent then
+  - O(state=absent) lets the named tasks back (all of this host's when O(tasks) is not given). The agent then
     announces their health as it is.
+  - With O(wait_for) it then waits, as M(swarmnet.overlay.live_wait) does, until this host sends those tasks no
+    traffic (V(present), the condition V(drained)) or sends them traffic again (V(absent), V(serving)). Run on
+    every host at once, with O(tasks) naming each host's own ones (none elsewhere), it is a rollout step's
+    hold and drain, or its let-back and fill, in one module run per host.
   - Needs the live layer (the live role). Without it nothing reads the file.
+  - In check mode nothing is written and nothing is waited for.
 author: swarmnet developers (@swarmnet)
 options:
   tasks:
-    description: Names of tasks of this host (C(SERVICE.SLOT)).
+    description:
+      - Names of tasks of this host (C(SERVICE.SLOT)). An empty list holds or lets back none.
+      - Not given with O(state=absent), every task held on this host is let back.
     type: list
     elements: str
-    default: []
   state:
     description: V(present) holds the tasks, V(absent) lets them back.
     type: str
     choices: [present, absent]
     default: present
+  wait_for:
+    description:
+      - Tasks of any host, each with the C(host) it runs on and its C(name), that this host must send no
+        traffic (V(present)) or traffic again (V(absent)) before the module returns. Empty, it does not wait.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host:
+        description: The task's host, as the cluster names it.
+        type: str
+        required: true
+      name:
+        description: The task's name.
+        type: str
+        required: true
+  wait_timeout:
+    description: Seconds to wait for O(wait_for) before failing, naming each task that is not there yet and why.
+    type: float
+    default: 60
   state_dir:
     description: The collection's state directory on the host.
     type: path
@@ -46,6 +72,12 @@ EXAMPLES = r"""
   swarmnet.overlay.task_hold:
     tasks: [web.2]
     state: absent
+
+- name: Hold web.2 on its host (h2), and wait until every host sends it no traffic
+  swarmnet.overlay.task_hold:
+    tasks: "{{ ['web.2'] if inventory_hostname == 'h2' else [] }}"
+    wait_for: [{host: h2, name: web.2}]
+    wait_timeout: 30
 """
 
 RETURN = r"""
@@ -55,40 +87,64 @@ held:
   type: list
   elements: str
   sample: [web.2]
+waited:
+  description: Seconds waited for O(wait_for).
+  returned: always
+  type: float
+pending:
+  description: What was not there yet when the wait ended, each C(what) and C(why) (empty on success).
+  returned: always
+  type: list
+  elements: dict
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import hold
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import hold, waits
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            tasks=dict(type="list", elements="str", default=[]),
+            tasks=dict(type="list", elements="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
+            wait_for=dict(type="list", elements="dict", default=[], options=dict(
+                host=dict(type="str", required=True),
+                name=dict(type="str", required=True),
+            )),
+            wait_timeout=dict(type="float", default=60.0),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
         ),
         supports_check_mode=True,
     )
     p = module.params
+    if p["wait_timeout"] < 0:
+        module.fail_json(msg="wait_timeout=%r: must be 0 or more" % p["wait_timeout"])
     path = hold.path(p["state_dir"])
     before = hold.read(p["state_dir"])
     if p["state"] == "present":
-        after = before | set(p["tasks"])
+        after = before | set(p["tasks"] or ())
     else:
-        after = before - set(p["tasks"]) if p["tasks"] else set()
+        after = set() if p["tasks"] is None else before - set(p["tasks"])
     changed = after != before
     if changed and not module.check_mode:
         if after:
             files.write(path, hold.text(after), 0o644)
         elif os.path.exists(path):
             os.unlink(path)
-    module.exit_json(changed=changed, held=sorted(after),
-                     diff={"before": hold.text(before), "after": hold.text(after), "before_header": path,
-                           "after_header": path})
+    result = dict(changed=changed, held=sorted(after), waited=0.0, pending=[],
+                  diff={"before": hold.text(before), "after": hold.text(after), "before_header": path,
+                        "after_header": path})
+    if p["wait_for"] and not module.check_mode:
+        condition = waits.DRAINED if p["state"] == "present" else waits.SERVING
+        tasks = {(t["host"], t["name"]) for t in p["wait_for"]}
+        pending, waited = waits.until(waits.traffic(p["state_dir"], tasks, condition), p["wait_timeout"])
+        result.update(waited=round(waited, 2), pending=[{"what": what, "why": why} for what, why in pending])
+        if pending:
+            module.fail_json(msg=waits.failure(condition, pending, "%gs" % p["wait_timeout"]), **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
-    availability, health, lb_records, live_agent, live_balancing, membership, probes)
+    availability, health, hold, lb_records, live_agent, live_balancing, membership, probes)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -210,6 +211,65 @@ def test_the_agent_takes_newer_facts_in_the_middle_of_a_pass(cleanup, tmp_path, 
         assert address["c2"] in rules and address["c3"] not in rules
     agent.reapply()
     assert capsys.readouterr().out == ""         # nothing left to switch
+
+
+def test_a_hold_waits_until_this_host_has_drained_the_task_and_a_let_back_until_it_serves_it(
+        cleanup, tmp_path, run_module):
+    """task_hold with wait_for: one module run holds and waits until the balancing drops the task.
+    The test plays the part of the agent's Serf round trip: once held.json names web.2 it hands
+    the agent facts that call web.2 held, and the agent switches the real sandboxes."""
+    address = segment(["c1", "c2"])
+    state_dir = str(tmp_path / "state")
+    planned = [{"fwmark": 256, "vip": "10.9.0.100", "backends": [
+        {"address": address["c1"], "task": "web.1", "host": "h1"},
+        {"address": address["c2"], "task": "web.2", "host": "h2"}]}]
+    alive = {"hosts": {"h1": "alive", "h2": "alive"}, "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "healthy"}}}
+    held = dict(alive, tasks={"h1": {"web.1": "healthy"}, "h2": {"web.2": hold.HELD}})
+    for sandbox in ("c1", "c2"):
+        with lb_records.locked(state_dir), netns.inside(sandbox):
+            live_balancing.reconcile(state_dir, sandbox, "nftables", planned, "swarmnet_lb", Changes(False), alive)
+    agent = live_agent.Agent(state_dir)
+    agent.write_facts(alive)
+    web2 = [{"host": "h2", "name": "web.2"}]
+
+    def follow(want_held, facts):
+        """Once held.json says `want_held` for web.2, after a lag, the agent switches to `facts`."""
+        def run():
+            until(lambda: ("web.2" in hold.read(state_dir)) == want_held, 10)
+            time.sleep(0.5)
+            agent.write_facts(facts)
+            agent.reapply()
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    def weights():
+        return {sandbox: [(b["task"], b["weight"]) for b in lb_records.read_record(state_dir, sandbox)["applied"][0]["backends"]]
+                for sandbox in ("c1", "c2")}
+
+    predicted = run_module("task_hold", check=True, tasks=["web.2"], wait_for=web2, wait_timeout=1, state_dir=state_dir)
+    assert (predicted["changed"], predicted["held"], predicted["waited"]) == (True, ["web.2"], 0.0)   # no wait
+    assert hold.read(state_dir) == set()
+    thread = follow(True, held)
+    result = run_module("task_hold", tasks=["web.2"], wait_for=web2, wait_timeout=10, state_dir=state_dir)
+    thread.join()
+    assert result["changed"] and result["held"] == ["web.2"] and result["pending"] == []
+    assert result["waited"] >= 0.5                      # it waited for the switch, not only for the file
+    assert weights() == {sandbox: [("web.1", 1), ("web.2", 0)] for sandbox in ("c1", "c2")}
+    # The other hosts run it with no task of theirs: nothing changes, and the wait holds at once.
+    assert run_module("task_hold", tasks=[], wait_for=web2, state_dir=state_dir)["changed"] is False
+    assert run_module("task_hold", state="absent", tasks=[], state_dir=state_dir)["held"] == ["web.2"]
+
+    thread = follow(False, alive)
+    result = run_module("task_hold", state="absent", tasks=["web.2"], wait_for=web2, wait_timeout=10, state_dir=state_dir)
+    thread.join()
+    assert result["changed"] and result["held"] == [] and result["waited"] >= 0.5
+    assert weights() == {sandbox: [("web.1", 1), ("web.2", 1)] for sandbox in ("c1", "c2")}
+
+    # Nobody switches this time: the wait fails, naming the task and why, and the hold stays written.
+    failed = run_module("task_hold", tasks=["web.2"], wait_for=web2, wait_timeout=1, state_dir=state_dir)
+    assert failed["failed"] and failed["changed"] and hold.read(state_dir) == {"web.2"}
+    assert failed["msg"] == "not drained after 1s: web.2 on h2: healthy here"
 
 
 def serf_agent(name, address, key, procs, tmp_path):

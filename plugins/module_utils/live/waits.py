@@ -9,17 +9,46 @@
 - stable: on the tasks' own host, each is healthy underneath any hold, with the same process,
   for `monitor` seconds (a command that exits at once never is).
 
-Pure functions over the facts (availability.read()) and the records (lb_records.records()),
-so the conditions are unit-tested; the live_wait module polls them.
+The conditions are pure functions over the facts (availability.read()) and the records
+(lb_records.records()), so they are unit-tested; until() polls one. The live_wait module
+waits for any of them, the task_hold module for drained or serving right after it holds or
+lets tasks back (one module run instead of two per step of a rollout).
 """
 
 from __future__ import annotations
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+import time
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records
 
 DRAINED, SERVING, STABLE = "drained", "serving", "stable"
 CONDITIONS = (DRAINED, SERVING, STABLE)
 NO_FACTS = "the live agent of this host has no fresh facts (is it running?)"
+POLL = 0.2      # seconds between two looks: the agent switches a sandbox in tens of milliseconds
+
+
+def until(look, timeout, given_up=lambda: False, clock=time.monotonic, sleep=time.sleep):
+    """Calls look(now) until it returns nothing pending, given_up() says it never will, or `timeout`
+    seconds have passed. Returns (pending, seconds waited): pending is [] on success."""
+    start = clock()
+    while True:
+        now = clock()
+        pending = look(now)
+        if not pending or given_up() or now - start >= timeout:
+            return pending, now - start
+        sleep(POLL)
+
+
+def traffic(state_dir, tasks, condition):
+    """A look() for until(): what keeps `tasks` ({(host, name)}) from being `condition` (DRAINED or
+    SERVING) on this host, from its agent's facts and balancing records as they are on disk now."""
+    check = not_drained if condition == DRAINED else not_serving
+    return lambda _now: check(tasks, availability.read(state_dir), lb_records.records(state_dir))
+
+
+def failure(condition, pending, waited):
+    """The message of a wait that ended with `pending` [(what, why)] after `waited` ("60s", ...)."""
+    return "not %s after %s: %s" % (condition, waited, "; ".join("%s: %s" % item for item in pending))
 
 
 def lagging(records, tasks, facts):

@@ -75,3 +75,38 @@ def test_a_started_process_that_exited_fails_at_once_whatever_the_agent_still_re
     assert stability.pending(["web.1"], _local("healthy", [10, 1]), 0.5, {"web.1": 11}, running.__contains__) == [
         ("web.1", "the process started (pid 11) exited")]
     assert stability.exited == {"web.1"}
+
+
+class _Clock:
+    """A clock that moves only when the wait sleeps."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_until_looks_again_until_nothing_is_pending_or_the_time_is_up():
+    clock = _Clock()
+    looks = []
+
+    def look(now):
+        looks.append(now)
+        return [] if now >= 100.9 else [("web.2 on h2", "healthy here")]
+    assert waits.until(look, 5, clock=clock, sleep=clock.sleep) == ([], clock.now - 100)
+    assert 100.9 <= clock.now < 101.2 and len(looks) == 6
+    clock = _Clock()
+    pending, waited = waits.until(lambda now: [("web.2 on h2", "healthy here")], 1, clock=clock, sleep=clock.sleep)
+    assert pending == [("web.2 on h2", "healthy here")] and 1 <= waited < 1.2
+    assert waits.failure("drained", pending, "1s") == "not drained after 1s: web.2 on h2: healthy here"
+
+
+def test_until_stops_at_once_when_the_wait_can_never_succeed():
+    clock = _Clock()
+    pending, waited = waits.until(lambda now: [("web.1", "exited")], 60, given_up=lambda: True,
+                                  clock=clock, sleep=clock.sleep)
+    assert pending == [("web.1", "exited")] and waited == 0
