@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: swarmnet developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Lists as the items a module's list option takes, and the plan's shared balancing per sandbox."""
+"""Lists as the items a module's list option takes, the plan's shared balancing per sandbox, and a
+host's plan with some of its tasks kept on the spec they run."""
 
 from __future__ import annotations
 
@@ -22,6 +23,15 @@ def per_sandbox(groups):
     return lb.per_sandbox(groups)
 
 
+def with_tasks(desired, items):
+    if not isinstance(desired, dict) or not isinstance(desired.get("tasks"), list):
+        raise AnsibleFilterError("with_tasks: expects a host's plan, with its tasks, got %r" % (desired,))
+    if not isinstance(items, (list, tuple)) or not all(isinstance(i, dict) and "name" in i for i in items):
+        raise AnsibleFilterError("with_tasks: expects a list of task items, each with its name, got %r" % (items,))
+    by_name = {item["name"]: item for item in items}
+    return dict(desired, tasks=[by_name.get(task["name"], task) for task in desired["tasks"]])
+
+
 class FilterModule:
     def filters(self):
-        return {"as_items": as_items, "per_sandbox": per_sandbox}
+        return {"as_items": as_items, "per_sandbox": per_sandbox, "with_tasks": with_tasks}

@@ -1,9 +1,10 @@
-"""as_items: what leaves a host goes to one module run as list items; per_sandbox: the plan's shared balancing."""
+"""as_items: what leaves a host goes to one module run as list items; per_sandbox: the plan's shared balancing;
+with_tasks: tasks kept on their spec."""
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.swarmnet.overlay.plugins.filter.items import as_items, per_sandbox
+from ansible_collections.swarmnet.overlay.plugins.filter.items import as_items, per_sandbox, with_tasks
 
 
 def test_names_become_one_key_mappings_in_order():
@@ -26,3 +27,14 @@ def test_shared_balancing_is_written_out_per_sandbox_in_order():
 def test_balancing_per_sandbox_is_refused_as_input():
     with pytest.raises(AnsibleFilterError, match=r"expects the plan's balancing"):
         per_sandbox([{"sandbox": "web.1", "services": []}])
+
+
+def test_kept_tasks_take_the_place_of_the_planned_ones_in_the_plans_order():
+    plan = {"sandboxes": [], "tasks": [{"name": "web.1", "command": ["new"]}, {"name": "api.1", "command": ["a"]},
+                                       {"name": "web.2", "command": ["new"]}]}
+    kept = [{"name": "web.2", "command": ["old"]}, {"name": "web.9", "command": ["old"]}]
+    assert with_tasks(plan, kept) == {"sandboxes": [], "tasks": [
+        {"name": "web.1", "command": ["new"]}, {"name": "api.1", "command": ["a"]}, {"name": "web.2", "command": ["old"]}]}
+    assert with_tasks(plan, []) == plan
+    with pytest.raises(AnsibleFilterError, match="each with its name"):
+        with_tasks(plan, [{"command": ["old"]}])
