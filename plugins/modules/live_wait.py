@@ -110,10 +110,7 @@ def _running(pid):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            tasks=dict(type="list", elements="dict", required=True, options=dict(
-                host=dict(type="str", required=True),
-                name=dict(type="str", required=True),
-            )),
+            tasks=dict(type="list", elements="dict", required=True, options=waits.TASK_OPTIONS),
             condition=dict(type="str", required=True, choices=list(waits.CONDITIONS)),
             pids=dict(type="dict", default={}),
             monitor=dict(type="float", default=5.0),

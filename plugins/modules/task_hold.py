@@ -110,10 +110,7 @@ def main():
         argument_spec=dict(
             tasks=dict(type="list", elements="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
-            wait_for=dict(type="list", elements="dict", default=[], options=dict(
-                host=dict(type="str", required=True),
-                name=dict(type="str", required=True),
-            )),
+            wait_for=dict(type="list", elements="dict", default=[], options=waits.TASK_OPTIONS),
             wait_timeout=dict(type="float", default=60.0),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
         ),

@@ -25,6 +25,8 @@ DRAINED, SERVING, STABLE = "drained", "serving", "stable"
 CONDITIONS = (DRAINED, SERVING, STABLE)
 NO_FACTS = "the live agent of this host has no fresh facts (is it running?)"
 POLL = 0.2      # seconds between two looks: the agent switches a sandbox in tens of milliseconds
+# A module option's items that name a task of any host, as a rollout step lists them.
+TASK_OPTIONS = dict(host=dict(type="str", required=True), name=dict(type="str", required=True))
 
 
 def until(look, timeout, given_up=lambda: False, clock=time.monotonic, sleep=time.sleep):
