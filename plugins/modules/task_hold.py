@@ -14,8 +14,8 @@ description:
   - Writes the names of this host's tasks that a rollout holds out of traffic to C(STATE_DIR/live/held.json).
     The host's live agent then tells every host that those tasks are not healthy. Every VIP and every DNS
     answer on every host drops them, in the same way as for a failed healthcheck. Their process keeps running
-    and their health is still probed underneath, so a rollout can wait with M(swarmnet.overlay.live_wait)
-    until every host has drained them, restart them, and wait until they are healthy again.
+    and their health is still probed underneath, so a rollout can wait until every host has drained them
+    (O(wait_for)), restart them, and wait until they are healthy again (M(swarmnet.overlay.live_wait)).
   - O(state=absent) lets the named tasks back (all of this host's when O(tasks) is not given). The agent then
     announces their health as it is.
   - With O(wait_for) it then waits, as M(swarmnet.overlay.live_wait) does, until this host sends those tasks no
