@@ -104,6 +104,16 @@ sas:
   description: Number of SAs this module owns after the run.
   returned: always
   type: int
+stale:
+  description:
+    - With O(prune=false), what a run with O(prune=true) would remove, one line each (guards of networks
+      kept from the last run, policies, SAs). Empty when there is nothing to prune, so the pruning run
+      can be left out.
+    - Empty with O(prune=true) (what it removed is in RV(changes)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["policy out 198.18.0.11 > 198.18.0.13", "ESP SA 198.18.0.11 > 198.18.0.13 spi 0x00010003"]
 """
 
 import ipaddress
@@ -166,8 +176,8 @@ def main():
         try:
             before = encryption.listing(sock)
             table_before = nftables.text(esp.FAMILY, esp.TABLE)
-            encryption.ensure(p["local"], p["peers"], p["networks"], keys, primary, p["state_dir"], changes,
-                              prune=p["prune"] or p["state"] == "absent", sock=sock)
+            stale = encryption.ensure(p["local"], p["peers"], p["networks"], keys, primary, p["state_dir"], changes,
+                                      prune=p["prune"] or p["state"] == "absent", sock=sock)
             after = encryption.listing(sock)
         finally:
             sock.close()
@@ -177,7 +187,7 @@ def main():
     if module.check_mode:       # nothing moved: show what was and what would be done
         after, table_after = before + ["would " + line for line in changes.done], table_before
     owned = sum(1 for line in after if line.startswith("ESP SA"))
-    module.exit_json(changed=changes.changed, changes=changes.done, sas=owned,
+    module.exit_json(changed=changes.changed, changes=changes.done, sas=owned, stale=stale,
                      diff={"before": "\n".join(before) + "\n" + table_before,
                            "after": "\n".join(after) + "\n" + table_after})
 

@@ -12,8 +12,10 @@ import subprocess
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import firewall, netns, nftables, xfrm
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import encryption, firewall, netns, nftables, xfrm
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp
+from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 LOCAL, PEER = "198.18.9.1", "198.18.9.2"
 
@@ -137,3 +139,35 @@ def test_a_kernel_without_esp_is_told_apart():
         assert xfrm.states(sock, esp.REQID) == []
     finally:
         sock.close()
+
+
+def test_a_run_that_only_adds_says_what_a_pruning_run_would_remove(tmp_path):
+    """The overlay role leaves its second, pruning run out when the first one reports nothing stale:
+    a network guarded since the last run and a policy to a peer no longer wanted are reported, not
+    removed; the pruning run removes them; after it, nothing is stale."""
+    state_dir = str(tmp_path)
+    kept = {"name": "gone", "vni": 4242, "data_port": 4789}
+    files.write(encryption.kept_path(state_dir), encryption.kept_text([kept], {1: bytes(20)}, 1), 0o600)
+    sock = xfrm.XfrmSocket()
+    try:
+        xfrm.put_policy(sock, LOCAL, PEER, 0x1234, esp.REQID, esp.MARK)
+        adding = Changes(False)
+        stale = encryption.ensure(LOCAL, [], [], {}, None, state_dir, adding, prune=False, sock=sock)
+        assert stale == ["guard of vni 4242 (port 4789), kept from the last run", "policy out %s > %s" % (LOCAL, PEER)]
+        assert xfrm.policies(sock, esp.MARK) == [{"src": LOCAL, "dst": PEER, "spi": 0x1234}]
+        assert nftables.exists(esp.FAMILY, esp.TABLE)
+
+        pruning = Changes(False)
+        assert encryption.ensure(LOCAL, [], [], {}, None, state_dir, pruning, prune=True, sock=sock) == []
+        assert "remove policy out %s > %s" % (LOCAL, PEER) in pruning.done
+        assert xfrm.policies(sock, esp.MARK) == []
+        assert not nftables.exists(esp.FAMILY, esp.TABLE)
+        assert not os.path.exists(encryption.kept_path(state_dir))
+
+        assert encryption.ensure(LOCAL, [], [], {}, None, state_dir, Changes(False), prune=False, sock=sock) == []
+    finally:
+        for policy in xfrm.policies(sock, esp.MARK):
+            xfrm.delete_policy(sock, policy["src"], policy["dst"], esp.MARK)
+        sock.close()
+        if nftables.exists(esp.FAMILY, esp.TABLE):
+            nftables.delete(esp.FAMILY, esp.TABLE)

@@ -85,10 +85,16 @@ def ensure(local, peers, networks, keys, primary, state_dir, changes, prune=True
     prune=False only adds: networks kept from the last run stay guarded (their VXLAN
     devices may still carry traffic until the overlay role removes them) and no SA
     or policy is removed; a second call with prune=True, after, removes what is stale.
+    Returns what is stale, one line each: what that second call would remove (nothing
+    once prune=True removed it), so that a caller can leave it out when there is none.
     """
     networks = [{"name": n.get("name"), "vni": int(n["vni"]), "data_port": int(n["data_port"])} for n in networks]
+    stale = []
     if not prune:
+        wanted_ports = {(n["vni"], n["data_port"]) for n in networks}
         networks = _union(networks, load(state_dir)[0])
+        stale = ["guard of vni %d (port %d), kept from the last run" % (n["vni"], n["data_port"])
+                 for n in networks if (n["vni"], n["data_port"]) not in wanted_ports]
     body = esp.render(networks)
     if body is not None:        # the guard first ...
         nftables.ensure(esp.FAMILY, esp.TABLE, body, changes)
@@ -113,14 +119,20 @@ def ensure(local, peers, networks, keys, primary, state_dir, changes, prune=True
                 changes("%s policy out %s > %s via spi 0x%08x"
                         % ("switch" if (pol["src"], pol["dst"]) in routed else "add", pol["src"], pol["dst"], pol["spi"]),
                         xfrm.put_policy, sock, pol["src"], pol["dst"], pol["spi"], esp.REQID, esp.MARK)
-        if prune:
-            for src, dst in sorted(set(routed) - {(p["src"], p["dst"]) for p in policies}):
+        for src, dst in sorted(set(routed) - {(p["src"], p["dst"]) for p in policies}):
+            if prune:
                 changes("remove policy out %s > %s" % (src, dst), xfrm.delete_policy, sock, src, dst, esp.MARK)
-            for src, dst, spi in sorted(have - {(s["src"], s["dst"], s["spi"]) for s in states}):
+            else:
+                stale.append("policy out %s > %s" % (src, dst))
+        for src, dst, spi in sorted(have - {(s["src"], s["dst"], s["spi"]) for s in states}):
+            if prune:
                 changes("remove " + _sa({"src": src, "dst": dst, "spi": spi}), xfrm.delete_state, sock, src, dst, spi)
+            else:
+                stale.append(_sa({"src": src, "dst": dst, "spi": spi}))
     if body is None:            # ... and last
         nftables.ensure(esp.FAMILY, esp.TABLE, None, changes)
     _keep(state_dir, networks, keys, primary, changes)
+    return stale
 
 
 def _keep(state_dir, networks, keys, primary, changes):
