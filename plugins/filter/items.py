@@ -1,13 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: swarmnet developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Lists as the items a module's list option takes, the plan's shared balancing per sandbox, and a
-host's plan with some of its tasks kept on the spec they run."""
+"""Lists as the items a module's list option takes, the plan's shared balancing per sandbox, a host's
+plan with some of its tasks kept on the spec they run, and which tasks a stopped rollout keeps."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb, rollout
 
 
 def as_items(names, key):
@@ -32,6 +32,18 @@ def with_tasks(desired, items):
     return dict(desired, tasks=[by_name.get(task["name"], task) for task in desired["tasks"]])
 
 
+def kept_previous(batches, failed, host):
+    if not isinstance(batches, (list, tuple)) or not all(
+            isinstance(b, dict) and {"service", "failure_action", "previous"} <= set(b) for b in batches):
+        raise AnsibleFilterError("kept_previous: expects the plan's rollout, [{service, failure_action, previous}], got %r"
+                                 % (batches,))
+    if not isinstance(failed, int) or not 0 <= failed < len(batches):
+        raise AnsibleFilterError("kept_previous: expects the index of a batch of the rollout (0-%d), got %r"
+                                 % (len(batches) - 1, failed))
+    return rollout.kept_previous(batches, failed, host)
+
+
 class FilterModule:
     def filters(self):
-        return {"as_items": as_items, "per_sandbox": per_sandbox, "with_tasks": with_tasks}
+        return {"as_items": as_items, "per_sandbox": per_sandbox, "with_tasks": with_tasks,
+                "kept_previous": kept_previous}

@@ -116,3 +116,13 @@ def batches(services, desired_by_host, reported):
                             names=names, previous=previous,
                             settle=settle_time(config, svc["healthcheck"])))
     return out
+
+
+def kept_previous(rollout, failed, host):
+    """The previous items, on `host`, of the tasks that keep the spec they run once batch `failed` stopped
+    its service's rollout: with rollback every batch of the service (those rolled back, those not
+    reached), with pause the batches not reached. The rest of the run must not start them on the new spec."""
+    stopped = rollout[failed]
+    keep = rollout if stopped["failure_action"] == "rollback" else rollout[failed + 1:]
+    return [dict(item) for batch in keep if batch["service"] == stopped["service"]
+            for item in batch["previous"].get(host, [])]

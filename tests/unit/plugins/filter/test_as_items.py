@@ -1,10 +1,10 @@
 """as_items: what leaves a host goes to one module run as list items; per_sandbox: the plan's shared balancing;
-with_tasks: tasks kept on their spec."""
+with_tasks: tasks kept on their spec; kept_previous: which tasks a stopped rollout keeps."""
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.swarmnet.overlay.plugins.filter.items import as_items, per_sandbox, with_tasks
+from ansible_collections.swarmnet.overlay.plugins.filter.items import as_items, kept_previous, per_sandbox, with_tasks
 
 
 def test_names_become_one_key_mappings_in_order():
@@ -38,3 +38,30 @@ def test_kept_tasks_take_the_place_of_the_planned_ones_in_the_plans_order():
     assert with_tasks(plan, []) == plan
     with pytest.raises(AnsibleFilterError, match="each with its name"):
         with_tasks(plan, [{"command": ["old"]}])
+
+
+def _batch(service, action, previous):
+    return {"service": service, "failure_action": action, "previous": previous}
+
+
+def test_a_rollback_keeps_every_batch_of_its_service_a_pause_those_not_reached():
+    old = {n: {"name": n, "command": ["old"]} for n in ("web.1", "web.2", "web.3", "api.1")}
+    rollout = [_batch("web", "rollback", {"h1": [old["web.1"]]}), _batch("api", "pause", {"h1": [old["api.1"]]}),
+               _batch("web", "rollback", {"h2": [old["web.2"]]}), _batch("web", "rollback", {"h1": [old["web.3"]]})]
+    # web's second batch (index 2) fails: every web batch stays, api's is another service
+    assert kept_previous(rollout, 2, "h1") == [old["web.1"], old["web.3"]]
+    assert kept_previous(rollout, 2, "h2") == [old["web.2"]]
+    assert kept_previous(rollout, 2, "h3") == []
+    paused = [dict(b, failure_action="pause") for b in rollout]
+    assert kept_previous(paused, 2, "h1") == [old["web.3"]]       # web.1 rolled and stays on the new spec
+    assert kept_previous(paused, 2, "h2") == []                   # the failed batch's own task is not kept
+    kept = kept_previous(rollout, 0, "h1")
+    kept[0]["command"] = ["changed"]
+    assert rollout[0]["previous"]["h1"][0]["command"] == ["old"]  # copies: the plan is not touched
+
+
+def test_kept_previous_refuses_what_is_not_a_rollout_or_an_index_in_it():
+    with pytest.raises(AnsibleFilterError, match="expects the plan's rollout"):
+        kept_previous([{"service": "web"}], 0, "h1")
+    with pytest.raises(AnsibleFilterError, match=r"index of a batch of the rollout \(0-0\), got 1"):
+        kept_previous([_batch("web", "pause", {})], 1, "h1")
