@@ -11,8 +11,9 @@ module: task_hold
 short_description: Hold tasks of this host out of traffic, or let them back
 version_added: 0.6.0
 description:
-  - Writes the names of this host's tasks that a rollout holds out of traffic to C(STATE_DIR/live/held.json).
-    The host's live agent then tells every host that those tasks are not healthy. Every VIP and every DNS
+  - Writes the names of this host's tasks that a rollout holds out of traffic to C(STATE_DIR/live/held.json),
+    and tells the host's live agent on its socket that the file changed. The agent then tells every host that
+    those tasks are not healthy. Every VIP and every DNS
     answer on every host drops them, in the same way as for a failed healthcheck. Their process keeps running
     and their health is still probed underneath, so a rollout can wait until every host has drained them
     (O(wait_for)), restart them, and wait until they are healthy again (M(swarmnet.overlay.live_wait)).
@@ -102,7 +103,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import hold, waits
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import hold, live_hint, waits
 
 
 def main():
@@ -131,6 +132,7 @@ def main():
             files.write(path, hold.text(after), 0o644)
         elif os.path.exists(path):
             os.unlink(path)
+        live_hint.tell_held(p["state_dir"])
     result = dict(changed=changed, held=sorted(after), waited=0.0, pending=[],
                   diff={"before": hold.text(before), "after": hold.text(after), "before_header": path,
                         "after_header": path})

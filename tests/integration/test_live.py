@@ -7,6 +7,7 @@ failed, an agent with another key never becomes a member.
 """
 
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -19,7 +20,7 @@ import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
-    availability, health, hold, lb_records, live_agent, live_balancing, membership, probes)
+    availability, health, hold, lb_records, live_agent, live_balancing, live_hint, membership, probes)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -270,6 +271,32 @@ def test_a_hold_waits_until_this_host_has_drained_the_task_and_a_let_back_until_
     failed = run_module("task_hold", tasks=["web.2"], wait_for=web2, wait_timeout=1, state_dir=state_dir)
     assert failed["failed"] and failed["changed"] and hold.read(state_dir) == {"web.2"}
     assert failed["msg"] == "not drained after 1s: web.2 on h2: healthy here"
+
+
+def test_a_hold_tells_the_agent_at_once_and_nothing_when_nothing_changed(tmp_path, run_module):
+    """task_hold sends the agent a datagram when held.json changed, so the agent reads it at once rather
+    than at its next look at the processes (every PROCESSES_EVERY)."""
+    state_dir = str(tmp_path / "state")
+    os.makedirs(availability.live_dir(state_dir))
+    assert run_module("task_hold", tasks=["web.2"], state_dir=state_dir)["changed"]      # no agent: the file alone
+    agent = live_agent.Agent(state_dir)
+    listener = threading.Thread(target=agent.listener)
+    listener.start()
+    try:
+        until(lambda: os.path.exists(live_hint.socket_path(state_dir)), 5)
+        assert run_module("task_hold", tasks=["web.3"], state_dir=state_dir)["changed"]
+        assert agent.events.get(timeout=5) == ("held",)
+        assert agent.load_held() and agent.held == {"web.2", "web.3"}
+        assert not run_module("task_hold", tasks=["web.3"], state_dir=state_dir)["changed"]
+        assert run_module("task_hold", check=True, state="absent", state_dir=state_dir)["changed"]
+        with pytest.raises(queue.Empty):            # nothing changed, or nothing written: nothing said
+            agent.events.get(timeout=1)
+        assert run_module("task_hold", state="absent", state_dir=state_dir)["held"] == []
+        assert agent.events.get(timeout=5) == ("held",)
+        assert agent.load_held() and agent.held == set()
+    finally:
+        agent.stop.set()
+        listener.join()
 
 
 def serf_agent(name, address, key, procs, tmp_path):

@@ -92,7 +92,7 @@ class Layout:
 
     def hint_command(self):
         """Serf's event handler (run by /bin/sh): forwards the event to the agent's socket."""
-        return live_hint.command(live_agent.socket_path(self.state_dir))
+        return live_hint.command(live_hint.socket_path(self.state_dir))
 
     def program_files(self):
         """The agent's program and the module_utils it imports (imported here, so they are all loaded)."""
@@ -139,7 +139,7 @@ def remove(layout, runner, changes):
     runner.ensure_absent(AGENT_TASK, changes)
     runner.ensure_absent(SERF_TASK, changes)
     paths = [layout.agent_config, layout.serf_config, availability.facts_path(layout.state_dir),
-             live_agent.socket_path(layout.state_dir), layout.agent_entry, layout.former_hint_entry]
+             live_hint.socket_path(layout.state_dir), layout.agent_entry, layout.former_hint_entry]
     for path in paths:
         if os.path.lexists(path):
             changes("remove %s" % path, os.unlink, path)

@@ -47,7 +47,6 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 CONFIG = "agent.json"
-SOCKET = "agent.sock"
 TICK = 0.1
 PROCESSES_EVERY = 0.5        # seconds between looks at the tasks' processes
 MEMBERS_EVERY = 5.0          # seconds between polls of Serf when no event came (events say what changed)
@@ -69,10 +68,6 @@ class Publish(NamedTuple):
 
 def config_path(state_dir):
     return os.path.join(availability.live_dir(state_dir), CONFIG)
-
-
-def socket_path(state_dir):
-    return os.path.join(availability.live_dir(state_dir), SOCKET)
 
 
 def digest(text):
@@ -364,8 +359,8 @@ class Agent:
                     log("pruning %s: %s" % (member["name"], exc))
 
     def listener(self):
-        """Datagrams from Serf's event handler (live_hint.command())."""
-        path = socket_path(self.state_dir)
+        """Datagrams from Serf's event handler (live_hint.command()) and from task_hold (live_hint.tell_held())."""
+        path = live_hint.socket_path(self.state_dir)
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             if os.path.exists(path):
                 os.unlink(path)
@@ -379,7 +374,7 @@ class Agent:
                     continue
                 if message[0] == "seq":
                     self.polls.put(message[1:])                 # a tag too long for the event: ask Serf
-                elif message[0] == "hint":
+                elif message[0] in ("hint", live_hint.HELD):
                     self.events.put(message)
                 else:
                     self.polls.put("now")
@@ -508,6 +503,8 @@ class Agent:
                 self.members_arrived(event[1])
             elif event[0] == "hint":
                 self.hint_arrived(event[1], event[2], now)
+            elif event[0] == live_hint.HELD:
+                self.load_held()                # now, not at the next look (up to PROCESSES_EVERY later)
             if self.load_config():
                 self.polls.put("now")
                 changed = True

@@ -58,6 +58,9 @@ def test_serf_s_handler_says_which_event_and_which_host_changed(tmp_path):
     sent = _handler_sends(tmp_path, {"SERF_EVENT": "member-failed"}, "h3\t198.18.0.13\t\t\n")
     assert live_hint.parse(sent) == ("poll",)
     assert live_hint.parse(b"user other-event h2 17") == ("poll",)
+    assert live_hint.parse(b"swarmnet-live: held") == ("held",)          # task_hold's own datagram
+    sent = _handler_sends(tmp_path, {"SERF_EVENT": "member-failed"}, "held\t198.18.0.13\t\t\n")
+    assert live_hint.parse(sent) == ("poll",)                             # a host named held is no hold
 
 
 def test_serf_s_handler_succeeds_with_no_agent_listening(tmp_path):
