@@ -3,11 +3,12 @@
 count URL N     -> {"answers": {server address: n}, "clients": [client addresses seen], "failures": n}
 counts N URL... -> [count's answer for each URL], one after the other
 loop URL SECS   -> {"ok": n, "failures": n, "errors": [...]}, requests back to back for SECS seconds
-timeline URL SECS [--every S] [--timeout S] [--stop FILE] [--started FILE] [--slow S]
+timeline URL SECS [--every S] [--timeout S] [--stop FILE] [--started FILE] [--slow S] [--out FILE]
                 -> a request every 50 ms (1 s timeout) for SECS seconds, or until FILE exists, as a user's
                    client would; touches --started once running: {"answers": {server: [wall-clock
                    times]}, "failures": [[time, error], ...]}, with --slow also "slow": [[time, seconds,
-                   server], ...], the answers that took longer than that
+                   server], ...], the answers that took longer than that; with --out also written to
+                   that file, whole or not at all (a client started in the background, read with cat)
 The whoami tasks answer "SERVER_ADDRESS CLIENT_ADDRESS".
 """
 import argparse
@@ -56,6 +57,7 @@ def timeline(url, seconds, *options):
     parser.add_argument("--stop")
     parser.add_argument("--started")
     parser.add_argument("--slow", type=float)
+    parser.add_argument("--out")
     args = parser.parse_args(options)
     if args.started:
         with open(args.started, "w"):
@@ -76,6 +78,10 @@ def timeline(url, seconds, *options):
     result = {"answers": dict(answers), "failures": failures}
     if args.slow is not None:
         result["slow"] = slow
+    if args.out:
+        with open(args.out + ".part", "w") as f:
+            json.dump(result, f)
+        os.rename(args.out + ".part", args.out)
     return result
 
 
