@@ -29,11 +29,11 @@ def socket_path(state_dir):
     return os.path.join(availability.live_dir(state_dir), SOCKET)
 
 
-def command(socket_path):
-    """The handler, as Serf runs it (/bin/sh -c). With no agent listening it sends nothing and
-    succeeds: the agent asks Serf itself when it starts."""
+def command(path):
+    """The handler, as Serf runs it (/bin/sh -c), sending to the socket at path. With no agent
+    listening it sends nothing and succeeds: the agent asks Serf itself when it starts."""
     return ('read -r payload; exec logger -d -u %s --socket-errors=off -t %s -- '
-            '"$SERF_EVENT ${SERF_USER_EVENT:-} $payload"' % (shlex.quote(socket_path), TAG))
+            '"$SERF_EVENT ${SERF_USER_EVENT:-} $payload"' % (shlex.quote(path), TAG))
 
 
 def tell_held(state_dir):
