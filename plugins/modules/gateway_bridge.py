@@ -61,22 +61,16 @@ bridge:
   type: dict
 """
 
-import ipaddress
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import gwbridge, netns
-from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
-
-
-def _read(name):
-    with netns.rtnl() as ipr:
-        return gwbridge.summary(gwbridge.observe(ipr, name))
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import gateway_bridge
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str", default="swarmnet_gwbr"),
+            name=dict(type="str", default=gateway_bridge.DEFAULT_NAME),
             address=dict(type="str"),
             state_dir=dict(type="path", default="/var/lib/swarmnet"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -86,31 +80,11 @@ def main():
     )
     netns.require_pyroute2(module)
     p = module.params
-    if len(p["name"]) > 15:
-        module.fail_json(msg="name=%r: longer than the kernel's 15 characters" % p["name"])
-    if p["state"] == "present":
-        try:
-            iface = ipaddress.IPv4Interface(p["address"])
-        except ValueError:
-            iface = None
-        if iface is None or "/" not in p["address"] or iface.ip in (iface.network.network_address,
-                                                                    iface.network.broadcast_address):
-            module.fail_json(msg="address=%r: not an IPv4 host address with prefix length" % p["address"])
-    changes = Changes(module.check_mode)
-    try:
-        before = _read(p["name"])
-        if p["state"] == "absent":
-            gwbridge.ensure_absent(p["name"], changes, p["state_dir"])
-            after = {} if changes.changed else before
-        else:
-            gwbridge.ensure_present(p["name"], p["address"], changes, p["state_dir"])
-            after = {"name": p["name"], "addresses": [p["address"]], "up": True} if module.check_mode \
-                else _read(p["name"])
-    except (gwbridge.GatewayBridgeError,) + netns.KERNEL_ERRORS as exc:
-        module.fail_json(msg="bridge %s: %s" % (p["name"], exc), actions=changes.done)
-    module.exit_json(changed=changes.changed, actions=changes.done,
-                     bridge=before if module.check_mode else after,
-                     diff={"before": before, "after": after})
+    present = p["state"] == "present"
+    gateway_bridge.check(module, p["name"], p["address"], present)
+    batch = Batch(module.check_mode, gateway_bridge.ERRORS)
+    gateway_bridge.run(batch, p["name"], p["address"], p["state_dir"], present)
+    batch.exit(module, bridge=batch.results[0].get("bridge", {}))
 
 
 if __name__ == "__main__":

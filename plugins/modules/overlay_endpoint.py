@@ -123,54 +123,17 @@ results:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, validated
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import endpoint, netns
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming, plan
-
-
-ENDPOINTS_SPEC = dict(endpoints=dict(type="list", elements="dict", default=[], options=dict(
-    network=dict(type="str", required=True),
-    ifname=dict(type="str", required=True),
-    address=dict(type="str", required=True),
-    mac=dict(type="str", required=True),
-    mtu=dict(type="int", required=True),
-    netns=dict(type="str"),
-    bridge=dict(type="str"),
-    gateway=dict(type="str"),
-)))
-
-
-def _reconcile(module, sandbox, wanted, ends):
-    """One sandbox: returns the reconcile function Batch runs."""
-    for ep in wanted:
-        ep["netns"] = ep["netns"] or naming.network_netns(ep["network"])
-        ep["mac"] = ep["mac"].lower()
-
-    def reconcile(changes):
-        observed = endpoint.observe(sandbox)
-        before = endpoint.summary(observed)
-        if module.params["state"] == "absent":
-            endpoint.ensure_absent(sandbox, changes)
-            after = {}
-        else:
-            endpoint.ensure_present(sandbox, wanted, changes, observed, ends)
-            if module.check_mode:
-                after = endpoint.desired_summary(wanted)
-            else:
-                after = endpoint.summary(endpoint.observe(sandbox)) if changes.changed else before
-        return before, after, {"endpoints": before if module.check_mode else after}
-    return reconcile
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import sandboxes
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             sandbox=dict(type="str"),
-            sandboxes=dict(type="list", elements="dict", options=dict(
-                name=dict(type="str", required=True),
-                endpoints=dict(type="list", elements="dict", default=[]),
-            )),
-            endpoints=ENDPOINTS_SPEC["endpoints"],
+            sandboxes=dict(type="list", elements="dict", options=sandboxes.SANDBOX_OPTIONS),
+            endpoints=sandboxes.ENDPOINTS_SPEC["endpoints"],
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         required_one_of=[("sandbox", "sandboxes")],
@@ -180,18 +143,13 @@ def main():
     netns.require_pyroute2(module)
     p = module.params
     single = p["sandboxes"] is None
-    items = [{"name": p["sandbox"], "endpoints": p["endpoints"]}] if single else p["sandboxes"]
-    for i, item in enumerate(items):
-        if not single:
-            item["endpoints"] = validated(module, ENDPOINTS_SPEC, {"endpoints": item["endpoints"]},
-                                          "sandboxes[%d] (%s)" % (i, item["name"]))["endpoints"]
-        if not plan.SANDBOX_RE.match(item["name"]):
-            key = "sandbox" if single else "sandboxes[%d].name" % i
-            module.fail_json(msg="%s=%r: not a valid namespace name" % (key, item["name"]))
-    batch = Batch(module.check_mode, (endpoint.EndpointError,) + netns.KERNEL_ERRORS)
-    ends = endpoint.NetworkEnds()
-    for item in items:
-        batch.run("sandbox %s" % item["name"], _reconcile(module, item["name"], item["endpoints"], ends))
+    if single:
+        sandboxes.check_name(module, p["sandbox"], "sandbox")
+        items = [{"name": p["sandbox"], "endpoints": p["endpoints"]}]
+    else:
+        items = sandboxes.checked(module, p["sandboxes"], "sandboxes")
+    batch = Batch(module.check_mode, sandboxes.ERRORS)
+    sandboxes.run(batch, items, p["state"] == "present")
     if single:
         batch.exit(module, endpoints=batch.results[0].get("endpoints", {}))
     batch.exit(module)

@@ -105,63 +105,11 @@ results:
   elements: dict
 """
 
-import ipaddress
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, validated
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns, network
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
-
-
-NETWORK_SPEC = dict(
-    name=dict(type="str", required=True),
-    vni=dict(type="int"),
-    gateway=dict(type="str"),
-    local=dict(type="str"),
-    data_port=dict(type="int", default=naming.DEFAULT_DATA_PORT),
-    mtu=dict(type="int"),
-)
-
-
-def _want(module, item, where):
-    """The network as the kernel should have it; bad values end the run before any network is touched."""
-    for key in ("vni", "gateway", "local"):
-        if item[key] is None:
-            module.fail_json(msg="%s: %s is required with state=present" % (where, key))
-    try:
-        iface = ipaddress.IPv4Interface(item["gateway"])
-        ipaddress.IPv4Address(item["local"])
-    except ValueError as exc:
-        module.fail_json(msg="%s: %s" % (where, exc))
-    if not 1 <= item["vni"] <= naming.MAX_VNI:
-        module.fail_json(msg="%s: vni=%r out of range 1-%d" % (where, item["vni"], naming.MAX_VNI))
-    mtu = item["mtu"]
-    if mtu is None:
-        with netns.rtnl() as host:
-            index = links.host_addresses(host).get(item["local"])
-            link = host.get_links(index)[0] if index else None
-            mtu = (link.get("IFLA_MTU") if link else 1500) - naming.VXLAN_OVERHEAD
-    return {"name": item["name"], "vni": item["vni"], "gateway": str(iface), "local": item["local"],
-            "data_port": item["data_port"], "mtu": mtu}
-
-
-def _reconcile(module, name, want):
-    """One network: returns the reconcile function Batch runs (want is None to remove it)."""
-    def reconcile(changes):
-        observed = network.observe(name)
-        before = network.summary(observed)
-        if want is None:
-            network.ensure_absent(name, changes)
-            after = {}
-        else:
-            network.preflight(want, observed)
-            network.ensure_present(want, changes)
-            if module.check_mode:
-                after = network.desired_summary(want)
-            else:
-                after = network.summary(network.observe(name)) if changes.changed else before
-        return before, after, {"netns": naming.network_netns(name), "network": before if module.check_mode else after}
-    return reconcile
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import networks
 
 
 def main():
@@ -169,28 +117,25 @@ def main():
         argument_spec=dict(
             networks=dict(type="list", elements="dict"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
-            **dict(NETWORK_SPEC, name=dict(type="str")),
+            **dict(networks.SPEC, name=dict(type="str")),
         ),
         required_one_of=[("name", "networks")],
-        mutually_exclusive=[("networks", key) for key in NETWORK_SPEC if key != "data_port"],
+        mutually_exclusive=[("networks", key) for key in networks.SPEC if key != "data_port"],
         supports_check_mode=True,
     )
     netns.require_pyroute2(module)
     p = module.params
+    present = p["state"] == "present"
     single = p["networks"] is None
     if single:
-        items = [({key: p[key] for key in NETWORK_SPEC}, "network %s" % p["name"])]
+        item = {key: p[key] for key in networks.SPEC}
+        wanted = [(p["name"], networks.desired(module, item, "network %s" % p["name"]) if present else None)]
     else:
-        items = [(validated(module, NETWORK_SPEC, item, "networks[%d]" % i), "networks[%d]" % i)
-                 for i, item in enumerate(p["networks"])]
-    present = p["state"] == "present"
-    wanted = [(item["name"], _want(module, item, where) if present else None) for item, where in items]
-    batch = Batch(module.check_mode, (network.NetworkError,) + netns.KERNEL_ERRORS)
-    for name, want in wanted:
-        batch.run("network %s" % name, _reconcile(module, name, want))
+        wanted = networks.checked(module, p["networks"], "networks", present)
+    batch = Batch(module.check_mode, networks.ERRORS)
+    networks.run(batch, wanted)
     if single:
-        result = batch.results[0]
-        batch.exit(module, netns=naming.network_netns(p["name"]), network=result.get("network", {}))
+        batch.exit(module, netns=naming.network_netns(p["name"]), network=batch.results[0].get("network", {}))
     batch.exit(module)
 
 

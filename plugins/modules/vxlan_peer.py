@@ -95,77 +95,10 @@ results:
   elements: dict
 """
 
-import ipaddress
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, validated
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns, peers
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
-
-
-def _vxlan_device(ipr, vni):
-    devices = [lk for lk in links.all_links(ipr) if lk["kind"] == "vxlan"]
-    if vni is not None:
-        devices = [lk for lk in devices if lk["ifname"] == naming.vxlan_name(vni)]
-    return devices[0] if len(devices) == 1 else None
-
-
-def _render(changes, what):
-    return ["%s %s %s" % (table, key, value) for table in ("fdb", "neigh")
-            for key, value in changes[table][what]]
-
-
-PEERS_SPEC = dict(peers=dict(type="list", elements="dict", default=[], options=dict(
-    ip=dict(type="str", required=True),
-    mac=dict(type="str", required=True),
-    vtep=dict(type="str", required=True),
-)))
-
-
-class PeerFailure(Exception):
-    pass
-
-
-def _checked(module, name, wanted, where):
-    for i, peer in enumerate(wanted):
-        try:
-            ipaddress.IPv4Address(peer["ip"])
-            ipaddress.IPv4Address(peer["vtep"])
-        except ValueError as exc:
-            module.fail_json(msg="network %s: %s[%d]: %s" % (name, where, i, exc))
-    return wanted
-
-
-def _reconcile(module, name, vni, wanted):
-    """One network's peers: returns the reconcile function Batch runs (wanted is None to remove them all)."""
-    def reconcile(changes):
-        ns = naming.network_netns(name)
-        entries = wanted or []
-        if not netns.exists(ns):
-            if wanted is None:
-                return "", "", {"added": [], "removed": [], "peers": 0}
-            if not module.check_mode:
-                raise PeerFailure("not on this host (no namespace %s): apply overlay_network first" % ns)
-            # Check mode before the network is made: every peer would be added with it.
-            current = ({}, {})
-            diff = peers.diff(current, peers.desired(entries))
-        else:
-            with netns.rtnl(ns) as ipr:
-                device = _vxlan_device(ipr, vni)
-                if device is None and not module.check_mode:
-                    raise PeerFailure("no single VXLAN device%s in %s" % (" vx-%s" % vni if vni else "", ns))
-                current = peers.read(ipr, device["index"]) if device else ({}, {})
-                diff = peers.diff(current, peers.desired(entries))
-                if any(diff[t][w] for t in diff for w in ("add", "remove")) and not module.check_mode:
-                    peers.apply(ipr, device["index"], diff)
-        added, removed = _render(diff, "add"), _render(diff, "remove")
-        for entry in added + removed:
-            changes.record(entry)
-        before = sorted("%s %s via %s" % (ip, mac, current[1].get(mac)) for ip, mac in current[0].items())
-        after = sorted("%s %s via %s" % (x["ip"], x["mac"].lower(), x["vtep"]) for x in entries)
-        return ("".join(line + "\n" for line in before), "".join(line + "\n" for line in after),
-                {"added": added, "removed": removed, "peers": len(current[0]) if module.check_mode else len(entries)})
-    return reconcile
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import peers
 
 
 def main():
@@ -174,7 +107,7 @@ def main():
             network=dict(type="str"),
             networks=dict(type="dict"),
             vni=dict(type="int"),
-            peers=PEERS_SPEC["peers"],
+            peers=peers.PEERS_SPEC["peers"],
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         required_one_of=[("network", "networks")],
@@ -185,14 +118,11 @@ def main():
     p = module.params
     single = p["networks"] is None
     if single:
-        sets = [(p["network"], p["vni"], _checked(module, p["network"], p["peers"], "peers"))]
+        sets = [(p["network"], p["vni"], peers.check_addresses(module, p["network"], p["peers"], "peers"))]
     else:
-        sets = [(name, None, _checked(module, name, validated(module, PEERS_SPEC, {"peers": given},
-                                                              "networks.%s" % name)["peers"], "networks.%s" % name))
-                for name, given in sorted(p["networks"].items())]
-    batch = Batch(module.check_mode, (PeerFailure, peers.PeerError) + netns.KERNEL_ERRORS)
-    for name, vni, wanted in sets:
-        batch.run("network %s" % name, _reconcile(module, name, vni, None if p["state"] == "absent" else wanted))
+        sets = peers.checked(module, p["networks"], "networks")
+    batch = Batch(module.check_mode, peers.ERRORS)
+    peers.run(batch, sets, p["state"] == "present")
     if single:
         result = batch.results[0]
         batch.exit(module, added=result.get("added", []), removed=result.get("removed", []),
