@@ -74,3 +74,18 @@ class Batch:
             module.fail_json(msg="; ".join(self.failures), changed=self.changed, actions=self.actions,
                              results=self.results, **extra)
         module.exit_json(changed=self.changed, actions=self.actions, results=self.results, diff=self.diffs, **extra)
+
+
+def exit_steps(module, steps):
+    """Ends a run of several kinds in order, [(key, Batch)]: each kind's results under its key, every
+    action and diff in the order made, failed when an item failed (the run stopped after its kind)."""
+    results = {}
+    for key, batch in steps:
+        results.setdefault(key, []).extend(batch.results)
+    batches = [batch for key, batch in steps]
+    changed = any(batch.changed for batch in batches)
+    actions = [action for batch in batches for action in batch.actions]
+    failures = [failure for batch in batches for failure in batch.failures]
+    if failures:
+        module.fail_json(msg="; ".join(failures), changed=changed, actions=actions, **results)
+    module.exit_json(changed=changed, actions=actions, diff=[d for batch in batches for d in batch.diffs], **results)

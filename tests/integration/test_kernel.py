@@ -237,3 +237,64 @@ def test_networks_and_their_peers_in_one_module_run_each(run_module):
     with netns.rtnl("swarmnet-back") as ipr:
         assert peers.read(ipr, links.by_name(ipr, "vx-4099")["index"]) == peers.desired(sets["back"])
     assert run_module("vxlan_peer", networks=sets, state="absent")["changed"]
+
+
+def test_a_whole_host_in_one_module_run(run_module, tmp_path):
+    nets = [want("front", 4098), dict(want("back", 4099), gateway="10.10.2.1/24")]
+    host = dict(networks=nets, gateway_bridge={"address": "172.30.0.1/16"}, state_dir=str(tmp_path),
+                sandboxes=[{"name": "task", "endpoints": endpoints("front", "back")}],
+                peers={"front": peer_set(3), "back": peer_set(2, vtep_base=3)})
+    bad = run_module("overlay_host", **dict(host, peers={"front": [dict(peer_set(1)[0], vtep="198.18.9")]}))
+    assert bad["failed"] and "peers.front[0]" in bad["msg"] and "198.18.9" in bad["msg"], bad
+    assert not netns.exists("swarmnet-front")                  # refused before any kind was applied
+    predicted = run_module("overlay_host", check=True, **host)
+    assert predicted["changed"] and not netns.exists("swarmnet-front") and not netns.exists("task")
+    made = run_module("overlay_host", **host)
+    assert made["actions"] == predicted["actions"]             # check mode told exactly what the run did
+    assert [r["name"] for r in made["networks"] + made["gateway_bridge"] + made["sandboxes"] + made["peers"]] == \
+        ["network front", "network back", "bridge swarmnet_gwbr", "sandbox task", "network back", "network front"]
+    assert endpoint.summary(endpoint.observe("task")) == endpoint.desired_summary(endpoints("front", "back"))
+    with netns.rtnl("swarmnet-back") as ipr:
+        assert peers.read(ipr, links.by_name(ipr, "vx-4099")["index"]) == peers.desired(host["peers"]["back"])
+    again = run_module("overlay_host", **host)
+    assert again["changed"] is False and again["actions"] == [] and again["diff"] == []
+
+    # back goes: the sandbox leaves it first, its peers are not given, the network goes last
+    gone = run_module("overlay_host", **dict(host, networks=nets[:1], peers={"front": peer_set(3)}, absent_networks=["back"],
+                                             sandboxes=[{"name": "task", "endpoints": endpoints("front")}]))
+    assert gone["changed"] and not netns.exists("swarmnet-back") and list(endpoint.observe("task")["endpoints"]) == ["front"]
+    assert gone["actions"].index("sandbox task: %s" % gone["sandboxes"][0]["actions"][0]) < \
+        gone["actions"].index("network back: %s" % gone["networks"][-1]["actions"][0])
+
+
+def test_a_kind_that_fails_stops_the_kinds_after_it(run_module, tmp_path):
+    converge(want("front", 4098))
+    # the same VNI on a second network: refused by the network step, so no sandbox or peer is made
+    host = dict(networks=[want("front", 4098), dict(want("clash", 4098), gateway="10.10.2.1/24")],
+                sandboxes=[{"name": "task", "endpoints": endpoints("front")}], peers={"front": peer_set(2)},
+                state_dir=str(tmp_path))
+    result = run_module("overlay_host", **host)
+    assert result["failed"] and result["msg"].startswith("network clash: "), result
+    assert [(r["name"], r.get("failed", False)) for r in result["networks"]] == \
+        [("network front", False), ("network clash", True)]
+    assert result["sandboxes"] == [] and "peers" not in result and not netns.exists("task")
+
+
+def test_a_whole_host_removed_in_one_module_run(run_module, tmp_path):
+    host = dict(networks=[want("front", 4098)], gateway_bridge={"address": "172.30.0.1/16"}, state_dir=str(tmp_path),
+                sandboxes=[{"name": "task", "endpoints": endpoints("front")}], peers={"front": peer_set(2)})
+    assert run_module("overlay_host", **host)["changed"]
+    names = dict(networks=[{"name": "front"}], sandboxes=[{"name": "task"}], gateway_bridge={"state": "absent"},
+                 state_dir=str(tmp_path), state="absent")
+    predicted = run_module("overlay_host", check=True, **names)
+    assert predicted["changed"] and netns.exists("task")
+    removed = run_module("overlay_host", **names)
+    # Check mode covers the run: it also names the network's end of the sandbox's veth, which the
+    # network step of a real run no longer finds (the sandbox step took the pair away).
+    assert set(removed["actions"]) <= set(predicted["actions"])
+    assert [a for a in predicted["actions"] if a not in removed["actions"]] == \
+        [a for a in predicted["actions"] if a.startswith("network front: delete swv-")]
+    with netns.rtnl() as ipr:
+        assert links.by_name(ipr, "swarmnet_gwbr") is None
+    assert not netns.exists("task") and not netns.exists("swarmnet-front")
+    assert run_module("overlay_host", **names)["changed"] is False
