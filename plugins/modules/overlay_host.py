@@ -20,7 +20,8 @@ description:
     pays it once here instead of four times.
   - Each object is reconciled and reported as the module of its kind does (C(results) of each
     kind, one diff per object). A kind whose object fails does not stop the other objects of that
-    kind, but the kinds after it are not run, as the tasks after a failed task are not.
+    kind, but the kinds after it are not run, as the tasks after a failed task are not; their
+    results are empty.
   - Every option is checked before anything changes. An option left out is not managed.
 author: swarmnet developers (@swarmnet)
 requirements:
@@ -208,11 +209,9 @@ def main():
     done = []
     for key, errors, run in _steps(module):
         batch = Batch(module.check_mode, errors)
-        if run is not None:
+        if run is not None and not any(earlier.failures for kind, earlier in done):
             run(batch)
-        done.append((key, batch))
-        if batch.failures:
-            break
+        done.append((key, batch))     # a kind not run still has its (empty) results
     exit_steps(module, done)
 
 
