@@ -152,7 +152,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import gate
 
 
 def _steps(module):
-    """[(key, errors, run(batch))] in the order they run; every input is checked here, before any of them."""
+    """[(kind, run(batch) or None)] in the order they run; every input is checked here, before any of them."""
     p = module.params
     present = p["state"] == "present"
     wanted = networks.checked(module, p["networks"] or [], "networks", present)
@@ -171,19 +171,19 @@ def _steps(module):
 
     if not present:
         return [
-            ("sandboxes", sandboxes.ERRORS, lambda batch: sandboxes.run(batch, gone_boxes + boxes, False)),
-            ("networks", networks.ERRORS, lambda batch: networks.run(batch, wanted + gone_networks)),
-            ("gateway_bridge", gateway_bridge.ERRORS, bridge_step if bridge is not None else None),
+            ("sandboxes", lambda batch: sandboxes.run(batch, gone_boxes + boxes, False)),
+            ("networks", lambda batch: networks.run(batch, wanted + gone_networks)),
+            ("gateway_bridge", bridge_step if bridge is not None else None),
         ]
     sets = peers.checked(module, p["peers"] or {}, "peers")
     return [
-        ("sandboxes", sandboxes.ERRORS, lambda batch: sandboxes.run(batch, gone_boxes, False)),
-        ("networks", networks.ERRORS, lambda batch: networks.run(batch, wanted)),
-        ("gateway_bridge", gateway_bridge.ERRORS, bridge_step if bridge_wanted else None),
-        ("sandboxes", sandboxes.ERRORS, lambda batch: sandboxes.run(batch, boxes, True)),
-        ("peers", peers.ERRORS, lambda batch: peers.run(batch, sets, True)),
-        ("networks", networks.ERRORS, lambda batch: networks.run(batch, gone_networks)),
-        ("gateway_bridge", gateway_bridge.ERRORS, bridge_step if bridge is not None and not bridge_wanted else None),
+        ("sandboxes", lambda batch: sandboxes.run(batch, gone_boxes, False)),
+        ("networks", lambda batch: networks.run(batch, wanted)),
+        ("gateway_bridge", bridge_step if bridge_wanted else None),
+        ("sandboxes", lambda batch: sandboxes.run(batch, boxes, True)),
+        ("peers", lambda batch: peers.run(batch, sets, True)),
+        ("networks", lambda batch: networks.run(batch, gone_networks)),
+        ("gateway_bridge", bridge_step if bridge is not None and not bridge_wanted else None),
     ]
 
 
@@ -207,8 +207,9 @@ def main():
     )
     netns.require_pyroute2(module)
     done = []
-    for key, errors, run in _steps(module):
-        batch = Batch(module.check_mode, errors)
+    kinds = {"networks": networks, "gateway_bridge": gateway_bridge, "sandboxes": sandboxes, "peers": peers}
+    for key, run in _steps(module):
+        batch = Batch(module.check_mode, kinds[key].ERRORS)
         if run is not None and not any(earlier.failures for kind, earlier in done):
             run(batch)
         done.append((key, batch))     # a kind not run still has its (empty) results
