@@ -66,14 +66,19 @@ sanity: setup
 doc-test: setup
 	./tests/doc-test.sh
 
+# A scenario's output is kept in build/molecule-SCENARIO.log; when it fails, the tasks that failed and
+# their messages are printed again last (tests/failed_tasks.py), where a CI log's tail shows them.
+molecule_test = mkdir -p build; set -o pipefail; PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $(1) 2>&1 \
+	| tee build/molecule-$(1).log || { rc=$$?; $(PY) tests/failed_tasks.py build/molecule-$(1).log; exit $$rc; }
+
 molecule: setup
-	$(BIN)/molecule test -s default
+	$(call molecule_test,default)
 
 # Three Debian 12 VMs under QEMU (image built once per recipe, cached in /var/cache/swarmnet-vm);
 # .ci/run runs it after `make test`.
 VM_PACKAGES = qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client
 test-vm: setup vm-packages
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s vm
+	$(call molecule_test,vm)
 
 vm-packages:
 	@command -v qemu-system-x86_64 >/dev/null && command -v debootstrap >/dev/null || \

@@ -1,0 +1,68 @@
+"""Print the tasks that failed in a saved Molecule log, so that they end a failed test's output.
+
+A failed scenario ends in Molecule's summary ("verify: Executed: Failed") and the destroy step;
+the task that failed and its message are hundreds of lines up, out of a CI tail. Failures that
+the play ignored (``...ignoring``) and retries are left out; a nested run's output, shown
+indented by a debug task, is not a failure of this run.
+
+Usage: python3 tests/failed_tasks.py LOG
+"""
+import re
+import sys
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+BOX = re.compile(r"^\s*│ ?")          # Molecule prints each step's output inside a box
+FAILED = re.compile(r"^(fatal|failed): \[")
+MAX_LINES = 40                            # of one failure's message
+
+
+def plain_lines(text):
+    """The log's lines without colours and without Molecule's box."""
+    return [BOX.sub("", ANSI.sub("", line)).rstrip() for line in text.splitlines()]
+
+
+def failures(text):
+    """[(task, [lines of the failure])] in the order they happened."""
+    found = []
+    task = []
+    in_header = False
+    block = None
+    for line in plain_lines(text):
+        if block is not None:
+            if line.startswith(" "):       # the failure's message, indented under it
+                block.append(line)
+                continue
+            if line != "...ignoring":
+                found.append((" ".join(task), block))
+            block = None
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task, in_header = [line], not line.endswith("*")
+        elif in_header:
+            task.append(line.strip())
+            in_header = not line.endswith("*")
+        elif FAILED.match(line):
+            block = [line]
+    if block is not None:
+        found.append((" ".join(task), block))
+    return found
+
+
+def report(text):
+    """The failures as text, or an empty string if the log has none."""
+    parts = []
+    for task, block in failures(text):
+        task = task.rstrip("* ").strip()
+        shown = block[:MAX_LINES] + (["    ... (%d more lines)" % (len(block) - MAX_LINES)] if len(block) > MAX_LINES else [])
+        parts.append("\n".join([task] + shown))
+    return "\n\n".join(parts)
+
+
+def main(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = report(f.read())
+    print("\n===== What failed (from %s) =====" % path)
+    print(text or "No task failed in the log; the error is in the lines above its summary.")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
