@@ -2,8 +2,8 @@
 
 A failed scenario ends in Molecule's summary ("verify: Executed: Failed") and the destroy step;
 the task that failed and its message are hundreds of lines up, out of a CI tail. Failures that
-the play ignored (``...ignoring``) and retries are left out; a nested run's output, shown
-indented by a debug task, is not a failure of this run.
+the play ignored (``...ignoring``) and retries are left out (a failure a ``rescue`` caught is
+listed); a nested run's output, shown indented by a debug task, is not a failure of this run.
 
 Usage: python3 tests/failed_tasks.py LOG
 """
@@ -29,11 +29,11 @@ def failures(text):
     block = None
     for line in plain_lines(text):
         if block is not None:
-            if line.startswith(" "):       # the failure's message, indented under it
+            if line.startswith(" ") or not line:   # the failure's message, indented under it (blank lines too)
                 block.append(line)
                 continue
             if line != "...ignoring":
-                found.append((" ".join(task), block))
+                found.append((" ".join(task), _trimmed(block)))
             block = None
         if line.startswith(("TASK [", "RUNNING HANDLER [")):
             task, in_header = [line], not line.endswith("*")
@@ -43,8 +43,14 @@ def failures(text):
         elif FAILED.match(line):
             block = [line]
     if block is not None:
-        found.append((" ".join(task), block))
+        found.append((" ".join(task), _trimmed(block)))
     return found
+
+
+def _trimmed(block):
+    while block and not block[-1]:
+        block.pop()
+    return block
 
 
 def report(text):

@@ -31,6 +31,10 @@ LOG = """\
   \u2502
   \u2502 TASK [Task processes on this VM] ***
   \u2502 failed: [h3] (item=80 rolled) =>
+  \u2502     stdout: |-
+  \u2502         one
+  \u2502
+  \u2502         two
   \u2502     rc: 2
   \u2502
   \u2502 PLAY RECAP
@@ -43,7 +47,8 @@ def test_each_failure_with_its_task_and_message():
         ("TASK [Every host has exactly the objects it had before] ***************************************************************",
          ["fatal: [h2]: FAILED! =>", "    assertion: snapshot == reboot_before",
           "    msg: missing ['route 10.0.0.0/24'], extra []"]),
-        ("TASK [Task processes on this VM] ***", ["failed: [h3] (item=80 rolled) =>", "    rc: 2"]),
+        ("TASK [Task processes on this VM] ***",
+         ["failed: [h3] (item=80 rolled) =>", "    stdout: |-", "        one", "", "        two", "    rc: 2"]),
     ]
 
 
