@@ -207,11 +207,13 @@ def main():
     )
     netns.require_pyroute2(module)
     done = []
+    stopped = False     # a step failed: the steps after it need what it makes
     kinds = {"networks": networks, "gateway_bridge": gateway_bridge, "sandboxes": sandboxes, "peers": peers}
     for key, run in _steps(module):
         batch = Batch(module.check_mode, kinds[key].ERRORS)
-        if run is not None and not any(earlier.failures for kind, earlier in done):
+        if run is not None and not stopped:
             run(batch)
+            stopped = bool(batch.failures)
         done.append((key, batch))     # a kind not run still has its (empty) results
     exit_steps(module, done)
 
