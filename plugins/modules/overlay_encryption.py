@@ -116,44 +116,16 @@ stale:
   sample: ["policy out 198.18.0.11 > 198.18.0.13", "ESP SA 198.18.0.11 > 198.18.0.13 spi 0x00010003"]
 """
 
-import ipaddress
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import encryption, netns, nftables, xfrm
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
-
-
-def _validate(module, p):
-    if not p["networks"]:
-        return {}, None
-    for key, value in [("local", p["local"])] + [("peers[%d]" % i, v) for i, v in enumerate(p["peers"])]:
-        try:
-            ipaddress.IPv4Address(value)
-        except ValueError:
-            module.fail_json(msg="%s=%r: not an IPv4 address" % (key, value))
-    keys, primary, errors = esp.parse_keyring(p["keyring"])
-    if errors:
-        module.fail_json(msg="; ".join("keyring%s=%s: %s" % error for error in errors))
-    if not xfrm.esp_available():
-        module.fail_json(msg="networks %s: this host's kernel has no ESP transform with %s (CONFIG_INET_ESP)"
-                         % (", ".join(n["name"] or str(n["vni"]) for n in p["networks"]), xfrm.AEAD_GCM))
-    return keys, primary
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import encryption
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            local=dict(type="str"),
-            peers=dict(type="list", elements="str", default=[]),
-            networks=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str"),
-                vni=dict(type="int", required=True),
-                data_port=dict(type="int", default=4789),
-            )),
-            # Not no_log as a whole: that would also mask the tags (small numbers) in every line of
-            # output. Each key's digits are added to the masked values as soon as they are read.
-            keyring=dict(type="dict", no_log=False),
+            encryption.OPTIONS,
             prune=dict(type="bool", default=True),
             state_dir=dict(type="path", default="/var/lib/swarmnet"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -162,34 +134,17 @@ def main():
     )
     netns.require_pyroute2(module)
     p = module.params
-    for entry in ((p["keyring"] or {}).get("keys") or []):
-        if isinstance(entry, dict) and isinstance(entry.get("key"), str):
-            module.no_log_values.add(entry["key"])
+    encryption.hide_keys(module, p["keyring"])
     if p["state"] == "absent":
         p["networks"] = []
-    elif p["networks"] and not (p["local"] and p["keyring"]):
-        module.fail_json(msg="networks given: local and keyring are required")
-    keys, primary = _validate(module, p)
+    keys, primary = encryption.checked(module, p)
     changes = Changes(module.check_mode)
     try:
-        sock = xfrm.XfrmSocket()
-        try:
-            before = encryption.listing(sock)
-            table_before = nftables.text(esp.FAMILY, esp.TABLE)
-            stale = encryption.ensure(p["local"], p["peers"], p["networks"], keys, primary, p["state_dir"], changes,
-                                      prune=p["prune"] or p["state"] == "absent", sock=sock)
-            after = encryption.listing(sock)
-        finally:
-            sock.close()
-    except (nftables.NftError,) + netns.KERNEL_ERRORS as exc:
+        before, after, facts = encryption.reconcile(module.check_mode, p, keys, primary, p["state_dir"],
+                                                    p["prune"] or p["state"] == "absent")(changes)
+    except encryption.ERRORS as exc:
         module.fail_json(msg="encryption: %s (done before it: %s)" % (exc, "; ".join(changes.done) or "nothing"))
-    table_after = nftables.text(esp.FAMILY, esp.TABLE)
-    if module.check_mode:       # nothing moved: show what was and what would be done
-        after, table_after = before + ["would " + line for line in changes.done], table_before
-    owned = sum(1 for line in after if line.startswith("ESP SA"))
-    module.exit_json(changed=changes.changed, changes=changes.done, sas=owned, stale=stale,
-                     diff={"before": "\n".join(before) + "\n" + table_before,
-                           "after": "\n".join(after) + "\n" + table_after})
+    module.exit_json(changed=changes.changed, changes=changes.done, diff={"before": before, "after": after}, **facts)
 
 
 if __name__ == "__main__":
