@@ -8,14 +8,17 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: overlay_host
-short_description: A host's whole overlay in one run - networks, gateway bridge, sandboxes and peers
+short_description: A host's whole overlay in one run - encryption, networks, gateway bridge, sandboxes and peers
 version_added: 0.6.0
 description:
-  - Does in one process, in this order, what M(swarmnet.overlay.overlay_endpoint) (O(absent_sandboxes)),
+  - Does in one process, in this order, what M(swarmnet.overlay.overlay_encryption) with C(prune=false)
+    (O(encryption)), M(swarmnet.overlay.overlay_endpoint) (O(absent_sandboxes)),
     M(swarmnet.overlay.overlay_network) (O(networks)), M(swarmnet.overlay.gateway_bridge),
     M(swarmnet.overlay.overlay_endpoint) (O(sandboxes)), M(swarmnet.overlay.vxlan_peer) (O(peers)) and
     M(swarmnet.overlay.overlay_network) (O(absent_networks)) do one after another; a bridge that goes
-    (O(gateway_bridge.state=absent)) goes last.
+    (O(gateway_bridge.state=absent)) goes last. Encryption that is no longer wanted (guards of networks
+    that went, SAs and policies of peers or keys that went) is removed after everything else, when the
+    first encryption step found some.
   - A module run costs a Python start and the pyroute2 import, seconds on a slow host; a converge
     pays it once here instead of four times.
   - Each object is reconciled and reported as the module of its kind does (C(results) of each
@@ -23,10 +26,47 @@ description:
     kind, but the kinds after it are not run, as the tasks after a failed task are not; their
     results are empty.
   - Every option is checked before anything changes. An option left out is not managed.
+  - The keys of O(encryption.keyring) are never returned or shown.
 author: swarmnet developers (@swarmnet)
 requirements:
   - pyroute2 >= 0.9 on the managed host
 options:
+  encryption:
+    description:
+      - This host's encrypted networks, its peers on them and the keyring, as
+        M(swarmnet.overlay.overlay_encryption) takes them. C({networks=[]}) removes every SA, policy and
+        guard that module made.
+      - With O(state=absent), everything it made is removed, last.
+    type: dict
+    suboptions:
+      local:
+        description: This host's underlay (advertise) address. Required with networks.
+        type: str
+      peers:
+        description: Underlay addresses of the hosts that share an encrypted network with this one.
+        type: list
+        elements: str
+        default: []
+      networks:
+        description: The encrypted networks on this host.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: Network name (for messages).
+            type: str
+          vni:
+            description: VNI of the network.
+            type: int
+            required: true
+          data_port:
+            description: UDP port of the network's VXLAN traffic.
+            type: int
+            default: 4789
+      keyring:
+        description: C({primary, keys}) as in O(swarmnet.overlay.overlay_encryption#module:keyring). Required with networks.
+        type: dict
   networks:
     description:
       - The networks to have, each as M(swarmnet.overlay.overlay_network) takes one
@@ -80,13 +120,15 @@ options:
     elements: str
     default: []
   state_dir:
-    description: Where the gateway bridge keeps the host's forwarding settings from before it.
+    description:
+      - Where the gateway bridge keeps the host's forwarding settings from before it, and encryption its
+        networks and keyring (mode 0600) for the restore at boot.
     type: path
     default: /var/lib/swarmnet
   state:
     description:
-      - C(absent) removes every sandbox and network named, and the gateway bridge when O(gateway_bridge) is given;
-        O(peers) are left out (they go with their network).
+      - C(absent) removes every sandbox and network named, the gateway bridge when O(gateway_bridge) is given
+        and encryption when O(encryption) is given; O(peers) are left out (they go with their network).
     type: str
     choices: [present, absent]
     default: present
@@ -97,6 +139,11 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: The host's overlay as the plan has it
   swarmnet.overlay.overlay_host:
+    encryption:
+      local: 198.18.0.11
+      peers: [198.18.0.12]
+      networks: [{name: ingress, vni: 4096}]
+      keyring: "{{ swarmnet_encryption_keyring }}"
     networks:
       - {name: ingress, vni: 4096, gateway: 10.255.0.1/16, local: 198.18.0.11, mtu: 1450}
     gateway_bridge: {address: 172.18.0.1/16}
@@ -114,6 +161,7 @@ EXAMPLES = r"""
     sandboxes: [{name: task-a}]
     networks: [{name: ingress}]
     gateway_bridge: {}
+    encryption: {}
     state: absent
 """
 
@@ -123,6 +171,14 @@ actions:
   returned: always
   type: list
   elements: str
+encryption:
+  description:
+    - When O(encryption) is given, the result of the encryption step (its C(name), C(changed), C(actions), C(sas) and
+      C(stale), as M(swarmnet.overlay.overlay_encryption) returns them), then that of the step that removed what was
+      stale, when there was something.
+  returned: always
+  type: list
+  elements: dict
 networks:
   description: One result per network, as M(swarmnet.overlay.overlay_network) returns in its C(results).
   returned: always
@@ -148,7 +204,8 @@ peers:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, exit_steps
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
-from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import gateway_bridge, networks, peers, sandboxes
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import (
+    encryption, gateway_bridge, networks, peers, sandboxes)
 
 
 def _steps(module):
@@ -169,14 +226,17 @@ def _steps(module):
     def bridge_step(batch):
         gateway_bridge.run(batch, bridge["name"], bridge["address"], p["state_dir"], bridge_wanted)
 
+    add_encryption, prune_encryption = _encryption_steps(module, present)
     if not present:
         return [
             ("sandboxes", lambda batch: sandboxes.run(batch, gone_boxes + boxes, False)),
             ("networks", lambda batch: networks.run(batch, wanted + gone_networks)),
             ("gateway_bridge", bridge_step if bridge is not None else None),
+            ("encryption", prune_encryption),
         ]
     sets = peers.checked(module, p["peers"] or {}, "peers")
     return [
+        ("encryption", add_encryption),
         ("sandboxes", lambda batch: sandboxes.run(batch, gone_boxes, False)),
         ("networks", lambda batch: networks.run(batch, wanted)),
         ("gateway_bridge", bridge_step if bridge_wanted else None),
@@ -184,7 +244,30 @@ def _steps(module):
         ("peers", lambda batch: peers.run(batch, sets, True)),
         ("networks", lambda batch: networks.run(batch, gone_networks)),
         ("gateway_bridge", bridge_step if bridge is not None and not bridge_wanted else None),
+        ("encryption", prune_encryption),
     ]
+
+
+def _encryption_steps(module, present):
+    """(add, prune): the encryption step before the devices (it only adds, as their traffic must stay
+    guarded until they go) and the one after them that removes what is stale, run only when the first
+    found something; (None, None) when encryption is not managed. With state=absent, prune removes
+    everything."""
+    p = module.params
+    if p["encryption"] is None:
+        return None, None
+    encryption.hide_keys(module, p["encryption"]["keyring"])
+    wanted = dict(p["encryption"], networks=p["encryption"]["networks"] if present else [])
+    keys, primary = encryption.checked(module, wanted, "encryption.")
+    stale = []
+
+    def add(batch):
+        stale.extend(encryption.run(batch, wanted, keys, primary, p["state_dir"], False)["stale"])
+
+    def prune(batch):
+        if stale or not present:
+            encryption.run(batch, wanted, keys, primary, p["state_dir"], True)
+    return add, prune
 
 
 def main():
@@ -198,6 +281,7 @@ def main():
             ), required_if=[("state", "present", ["address"])]),
             sandboxes=dict(type="list", elements="dict", options=sandboxes.SANDBOX_OPTIONS),
             peers=dict(type="dict"),
+            encryption=dict(type="dict", options=encryption.OPTIONS),
             absent_sandboxes=dict(type="list", elements="str", default=[]),
             absent_networks=dict(type="list", elements="str", default=[]),
             state_dir=dict(type="path", default="/var/lib/swarmnet"),
@@ -208,7 +292,8 @@ def main():
     netns.require_pyroute2(module)
     done = []
     stopped = False     # a step failed: the steps after it need what it makes
-    kinds = {"networks": networks, "gateway_bridge": gateway_bridge, "sandboxes": sandboxes, "peers": peers}
+    kinds = {"encryption": encryption, "networks": networks, "gateway_bridge": gateway_bridge, "sandboxes": sandboxes,
+             "peers": peers}
     for key, run in _steps(module):
         batch = Batch(module.check_mode, kinds[key].ERRORS)
         if run is not None and not stopped:

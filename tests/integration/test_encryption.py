@@ -5,6 +5,7 @@ pass; the firewall must take ESP from cluster peers only; outbound policies must
 through the hand-declared XFRM messages.
 """
 
+import json
 import os
 import socket
 import struct
@@ -165,6 +166,47 @@ def test_a_run_that_only_adds_says_what_a_pruning_run_would_remove(tmp_path):
         assert not os.path.exists(encryption.kept_path(state_dir))
 
         assert encryption.ensure(LOCAL, [], [], {}, None, state_dir, Changes(False), prune=False, sock=sock) == []
+    finally:
+        for policy in xfrm.policies(sock, esp.MARK):
+            xfrm.delete_policy(sock, policy["src"], policy["dst"], esp.MARK)
+        sock.close()
+        if nftables.exists(esp.FAMILY, esp.TABLE):
+            nftables.delete(esp.FAMILY, esp.TABLE)
+
+
+def test_overlay_host_adds_first_and_removes_what_is_stale_last(run_module, tmp_path):
+    """overlay_host's encryption: one step before the devices that only adds, and one after them that
+    removes what the first found stale (a guard kept from the last run, a policy to a peer that went),
+    in the same module run; check mode tells what the run then does; encrypted networks on a kernel
+    without ESP are refused before anything changes."""
+    state_dir = str(tmp_path)
+    kept = {"name": "gone", "vni": 4242, "data_port": 4789}
+    files.write(encryption.kept_path(state_dir), encryption.kept_text([kept], {1: bytes(20)}, 1), 0o600)
+    sock = xfrm.XfrmSocket()
+    try:
+        xfrm.put_policy(sock, LOCAL, PEER, 0x1234, esp.REQID, esp.MARK)
+        nftables.replace(esp.FAMILY, esp.TABLE, esp.render([kept]))     # the last run's guard
+        host = dict(encryption={"local": LOCAL, "networks": []}, state_dir=state_dir)
+        refused = run_module("overlay_host", **dict(
+            host, encryption={"local": LOCAL, "peers": [PEER], "networks": [{"name": "front", "vni": 4098}],
+                              "keyring": {"primary": 1, "keys": [{"tag": 1, "key": "ab" * 20}]}},
+            sandboxes=[{"name": "task", "endpoints": []}]))
+        assert refused["failed"] and refused["msg"].startswith("encryption.networks front: this host's kernel has no ESP")
+        assert "ab" * 20 not in json.dumps(refused) and not netns.exists("task")
+
+        predicted = run_module("overlay_host", check=True, **host)
+        assert xfrm.policies(sock, esp.MARK) and nftables.exists(esp.FAMILY, esp.TABLE)    # nothing moved
+        made = run_module("overlay_host", **host)
+        assert made["actions"] == predicted["actions"]
+        assert [(r["name"], r["stale"]) for r in made["encryption"]] == [
+            ("encryption", ["guard of vni 4242 (port 4789), kept from the last run", "policy out %s > %s" % (LOCAL, PEER)]),
+            ("encryption", [])]
+        assert "encryption: remove policy out %s > %s" % (LOCAL, PEER) in made["actions"]
+        assert xfrm.policies(sock, esp.MARK) == [] and not nftables.exists(esp.FAMILY, esp.TABLE)
+        assert not os.path.exists(encryption.kept_path(state_dir))
+
+        again = run_module("overlay_host", **host)
+        assert again["changed"] is False and [r["stale"] for r in again["encryption"]] == [[]]    # no pruning step
     finally:
         for policy in xfrm.policies(sock, esp.MARK):
             xfrm.delete_policy(sock, policy["src"], policy["dst"], esp.MARK)
