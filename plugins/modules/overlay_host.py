@@ -40,32 +40,32 @@ options:
     type: dict
     suboptions:
       local:
-        description: This host's underlay (advertise) address. Required with networks.
+        description: As O(swarmnet.overlay.overlay_encryption#module:local).
         type: str
       peers:
-        description: Underlay addresses of the hosts that share an encrypted network with this one.
+        description: As O(swarmnet.overlay.overlay_encryption#module:peers).
         type: list
         elements: str
         default: []
       networks:
-        description: The encrypted networks on this host.
+        description: As O(swarmnet.overlay.overlay_encryption#module:networks).
         type: list
         elements: dict
         default: []
         suboptions:
           name:
-            description: Network name (for messages).
+            description: As O(swarmnet.overlay.overlay_encryption#module:networks[].name).
             type: str
           vni:
-            description: VNI of the network.
+            description: As O(swarmnet.overlay.overlay_encryption#module:networks[].vni).
             type: int
             required: true
           data_port:
-            description: UDP port of the network's VXLAN traffic.
+            description: As O(swarmnet.overlay.overlay_encryption#module:networks[].data_port).
             type: int
             default: 4789
       keyring:
-        description: C({primary, keys}) as in O(swarmnet.overlay.overlay_encryption#module:keyring). Required with networks.
+        description: As O(swarmnet.overlay.overlay_encryption#module:keyring).
         type: dict
   networks:
     description:

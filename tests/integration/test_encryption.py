@@ -142,74 +142,68 @@ def test_a_kernel_without_esp_is_told_apart():
         sock.close()
 
 
-def test_a_run_that_only_adds_says_what_a_pruning_run_would_remove(tmp_path):
-    """The overlay role leaves its second, pruning run out when the first one reports nothing stale:
-    a network guarded since the last run and a policy to a peer no longer wanted are reported, not
-    removed; the pruning run removes them; after it, nothing is stale."""
+STALE = ["guard of vni 4242 (port 4789), kept from the last run", "policy out %s > %s" % (LOCAL, PEER)]
+
+
+@pytest.fixture()
+def stale_encryption(tmp_path):
+    """(state_dir, XFRM socket) as a last run left them: network `gone` (VNI 4242) guarded and kept in
+    the state directory, and a policy to PEER, a peer that went since."""
     state_dir = str(tmp_path)
     kept = {"name": "gone", "vni": 4242, "data_port": 4789}
     files.write(encryption.kept_path(state_dir), encryption.kept_text([kept], {1: bytes(20)}, 1), 0o600)
+    nftables.replace(esp.FAMILY, esp.TABLE, esp.render([kept]))
     sock = xfrm.XfrmSocket()
-    try:
-        xfrm.put_policy(sock, LOCAL, PEER, 0x1234, esp.REQID, esp.MARK)
-        adding = Changes(False)
-        stale = encryption.ensure(LOCAL, [], [], {}, None, state_dir, adding, prune=False, sock=sock)
-        assert stale == ["guard of vni 4242 (port 4789), kept from the last run", "policy out %s > %s" % (LOCAL, PEER)]
-        assert xfrm.policies(sock, esp.MARK) == [{"src": LOCAL, "dst": PEER, "spi": 0x1234}]
-        assert nftables.exists(esp.FAMILY, esp.TABLE)
-
-        pruning = Changes(False)
-        assert encryption.ensure(LOCAL, [], [], {}, None, state_dir, pruning, prune=True, sock=sock) == []
-        assert "remove policy out %s > %s" % (LOCAL, PEER) in pruning.done
-        assert xfrm.policies(sock, esp.MARK) == []
-        assert not nftables.exists(esp.FAMILY, esp.TABLE)
-        assert not os.path.exists(encryption.kept_path(state_dir))
-
-        assert encryption.ensure(LOCAL, [], [], {}, None, state_dir, Changes(False), prune=False, sock=sock) == []
-    finally:
-        for policy in xfrm.policies(sock, esp.MARK):
-            xfrm.delete_policy(sock, policy["src"], policy["dst"], esp.MARK)
-        sock.close()
-        if nftables.exists(esp.FAMILY, esp.TABLE):
-            nftables.delete(esp.FAMILY, esp.TABLE)
+    xfrm.put_policy(sock, LOCAL, PEER, 0x1234, esp.REQID, esp.MARK)
+    yield state_dir, sock
+    for policy in xfrm.policies(sock, esp.MARK):
+        xfrm.delete_policy(sock, policy["src"], policy["dst"], esp.MARK)
+    sock.close()
+    if nftables.exists(esp.FAMILY, esp.TABLE):
+        nftables.delete(esp.FAMILY, esp.TABLE)
 
 
-def test_overlay_host_adds_first_and_removes_what_is_stale_last(run_module, tmp_path):
+def test_a_run_that_only_adds_says_what_a_pruning_run_would_remove(stale_encryption):
+    """The encryption step that runs before the devices change only adds: a network guarded since the
+    last run and a policy to a peer no longer wanted are reported, not removed; the pruning step removes
+    them; after it, nothing is stale."""
+    state_dir, sock = stale_encryption
+    adding = Changes(False)
+    assert encryption.ensure(LOCAL, [], [], {}, None, state_dir, adding, prune=False, sock=sock) == STALE
+    assert xfrm.policies(sock, esp.MARK) == [{"src": LOCAL, "dst": PEER, "spi": 0x1234}]
+    assert nftables.exists(esp.FAMILY, esp.TABLE)
+
+    pruning = Changes(False)
+    assert encryption.ensure(LOCAL, [], [], {}, None, state_dir, pruning, prune=True, sock=sock) == []
+    assert "remove policy out %s > %s" % (LOCAL, PEER) in pruning.done
+    assert xfrm.policies(sock, esp.MARK) == []
+    assert not nftables.exists(esp.FAMILY, esp.TABLE)
+    assert not os.path.exists(encryption.kept_path(state_dir))
+
+    assert encryption.ensure(LOCAL, [], [], {}, None, state_dir, Changes(False), prune=False, sock=sock) == []
+
+
+def test_overlay_host_adds_first_and_removes_what_is_stale_last(run_module, stale_encryption):
     """overlay_host's encryption: one step before the devices that only adds, and one after them that
-    removes what the first found stale (a guard kept from the last run, a policy to a peer that went),
-    in the same module run; check mode tells what the run then does; encrypted networks on a kernel
-    without ESP are refused before anything changes."""
-    state_dir = str(tmp_path)
-    kept = {"name": "gone", "vni": 4242, "data_port": 4789}
-    files.write(encryption.kept_path(state_dir), encryption.kept_text([kept], {1: bytes(20)}, 1), 0o600)
-    sock = xfrm.XfrmSocket()
-    try:
-        xfrm.put_policy(sock, LOCAL, PEER, 0x1234, esp.REQID, esp.MARK)
-        nftables.replace(esp.FAMILY, esp.TABLE, esp.render([kept]))     # the last run's guard
-        host = dict(encryption={"local": LOCAL, "networks": []}, state_dir=state_dir)
-        refused = run_module("overlay_host", **dict(
-            host, encryption={"local": LOCAL, "peers": [PEER], "networks": [{"name": "front", "vni": 4098}],
-                              "keyring": {"primary": 1, "keys": [{"tag": 1, "key": "ab" * 20}]}},
-            sandboxes=[{"name": "task", "endpoints": []}]))
-        assert refused["failed"] and refused["msg"].startswith("encryption.networks front: this host's kernel has no ESP")
-        assert "ab" * 20 not in json.dumps(refused) and not netns.exists("task")
+    removes what the first found stale, in the same module run; check mode tells what the run then
+    does; encrypted networks on a kernel without ESP are refused before anything changes."""
+    state_dir, sock = stale_encryption
+    host = dict(encryption={"local": LOCAL, "networks": []}, state_dir=state_dir)
+    refused = run_module("overlay_host", **dict(
+        host, encryption={"local": LOCAL, "peers": [PEER], "networks": [{"name": "front", "vni": 4098}],
+                          "keyring": {"primary": 1, "keys": [{"tag": 1, "key": "ab" * 20}]}},
+        sandboxes=[{"name": "task", "endpoints": []}]))
+    assert refused["failed"] and refused["msg"].startswith("encryption.networks front: this host's kernel has no ESP")
+    assert "ab" * 20 not in json.dumps(refused) and not netns.exists("task")
 
-        predicted = run_module("overlay_host", check=True, **host)
-        assert xfrm.policies(sock, esp.MARK) and nftables.exists(esp.FAMILY, esp.TABLE)    # nothing moved
-        made = run_module("overlay_host", **host)
-        assert made["actions"] == predicted["actions"]
-        assert [(r["name"], r["stale"]) for r in made["encryption"]] == [
-            ("encryption", ["guard of vni 4242 (port 4789), kept from the last run", "policy out %s > %s" % (LOCAL, PEER)]),
-            ("encryption", [])]
-        assert "encryption: remove policy out %s > %s" % (LOCAL, PEER) in made["actions"]
-        assert xfrm.policies(sock, esp.MARK) == [] and not nftables.exists(esp.FAMILY, esp.TABLE)
-        assert not os.path.exists(encryption.kept_path(state_dir))
+    predicted = run_module("overlay_host", check=True, **host)
+    assert xfrm.policies(sock, esp.MARK) and nftables.exists(esp.FAMILY, esp.TABLE)    # nothing moved
+    made = run_module("overlay_host", **host)
+    assert made["actions"] == predicted["actions"]
+    assert [(r["name"], r["stale"]) for r in made["encryption"]] == [("encryption", STALE), ("encryption", [])]
+    assert "encryption: remove policy out %s > %s" % (LOCAL, PEER) in made["actions"]
+    assert xfrm.policies(sock, esp.MARK) == [] and not nftables.exists(esp.FAMILY, esp.TABLE)
+    assert not os.path.exists(encryption.kept_path(state_dir))
 
-        again = run_module("overlay_host", **host)
-        assert again["changed"] is False and [r["stale"] for r in again["encryption"]] == [[]]    # no pruning step
-    finally:
-        for policy in xfrm.policies(sock, esp.MARK):
-            xfrm.delete_policy(sock, policy["src"], policy["dst"], esp.MARK)
-        sock.close()
-        if nftables.exists(esp.FAMILY, esp.TABLE):
-            nftables.delete(esp.FAMILY, esp.TABLE)
+    again = run_module("overlay_host", **host)
+    assert again["changed"] is False and [r["stale"] for r in again["encryption"]] == [[]]    # no pruning step
