@@ -38,16 +38,17 @@ def _nft(args, stdin=None):
     return _run(["nft"] + args, stdin)
 
 
-def _strip(node):
-    if isinstance(node, dict):
-        return {k: _strip(v) for k, v in node.items() if k not in VOLATILE}
-    if isinstance(node, list):
-        return [_strip(v) for v in node]
-    return node
+def _without_volatile(obj):
+    """json.loads' object_hook: each object as parsed, without the keys that differ between equal tables
+    (the parser calls it once per object, which costs less than walking the result again)."""
+    if any(key in obj for key in VOLATILE):
+        return {k: v for k, v in obj.items() if k not in VOLATILE}
+    return obj
 
 
 def _objects(listing):
-    return [_strip(item) for item in json.loads(listing).get("nftables", []) if "metainfo" not in item]
+    return [item for item in json.loads(listing, object_hook=_without_volatile).get("nftables", [])
+            if "metainfo" not in item]
 
 
 def exists(family, table):
@@ -79,8 +80,10 @@ def _listed_in_scratch(family, table, text, json_output):
     return _run(["unshare", "--net", "--", "sh", "-c", load_then_list, family, table], text)
 
 
+@functools.lru_cache(maxsize=64)
 def canonical(family, table, text):
-    """The desired table in canonical JSON objects, as nft itself would list it."""
+    """The desired table in canonical JSON objects, as nft itself would list it (once per process and
+    text: sandboxes of one network balance the same services; not to be changed by the caller)."""
     return _objects(_listed_in_scratch(family, table, text, True))
 
 
