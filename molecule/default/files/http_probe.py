@@ -2,7 +2,9 @@
 
 count URL N     -> {"answers": {server address: n}, "clients": [client addresses seen], "failures": n}
 counts N URL... -> [count's answer for each URL], one after the other
-loop URL SECS   -> {"ok": n, "failures": n, "errors": [...]}, requests back to back for SECS seconds
+loop URL SECS [--stop FILE]
+                -> {"ok": n, "failures": n, "errors": [...]}, requests back to back for SECS seconds,
+                   or until FILE exists
 timeline URL SECS [--every S] [--timeout S] [--stop FILE] [--started FILE] [--slow S] [--out FILE]
                 -> a request every 50 ms (1 s timeout) for SECS seconds, or until FILE exists, as a user's
                    client would; touches --started once running: {"answers": {server: [wall-clock
@@ -37,10 +39,13 @@ def count(url, n):
     return {"answers": dict(answers), "clients": sorted(clients), "failures": failures}
 
 
-def loop(url, seconds):
+def loop(url, seconds, *options):
+    parser = argparse.ArgumentParser(prog="http_probe.py loop")
+    parser.add_argument("--stop")
+    args = parser.parse_args(options)
     ok, failures, errors = 0, 0, set()
     end = time.time() + float(seconds)
-    while time.time() < end:
+    while time.time() < end and not (args.stop and os.path.exists(args.stop)):
         try:
             get(url)
             ok += 1
