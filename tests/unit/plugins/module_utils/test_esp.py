@@ -1,8 +1,13 @@
 """Encrypted overlays, pure parts: keyring checks that never show keys, keys and SPIs per pair,
-the guard table, the MTU, the rotation steps, and the plan's encryption errors."""
+the guard table, the MTU, the rotation steps, the plan's encryption errors, and the ESP probe's
+command as the plan role runs it."""
+
+import pathlib
 
 import pytest
+import yaml
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import xfrm
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, plan
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan.plan import PlanError
 
@@ -129,3 +134,9 @@ def test_plan_refuses_a_bad_or_missing_keyring_naming_it_not_showing_it():
     plan.build(NETS, HOSTS, keyring=None, keyring_required=False)     # the validating pass
     assert _errors(networks=[NETS[0], dict(NETS[1], encrypted="yes"), NETS[2]], keyring=RING)[0] == \
         "host h1: swarmnet_networks[1].encrypted='yes': must be true or false"
+
+
+def test_the_plan_role_probes_esp_as_kernel_features_does():
+    """The plan role runs kernel_features' probe as raw (no module run in every converge): the same command."""
+    role_vars = pathlib.Path(__file__).parents[4] / "roles" / "plan" / "vars" / "main.yml"
+    assert yaml.safe_load(role_vars.read_text())["swarmnet_esp_probe_command"] == xfrm._PROBE
