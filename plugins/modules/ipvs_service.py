@@ -294,6 +294,7 @@ def main():
     )
     netns.require_pyroute2(module)
     p = module.params
+    p["backend"] = balancer.resolved(p["backend"])
     single = p["sandboxes"] is None and p["balancing"] is None
     if p["balancing"] is not None:
         labelled = [("balancing[%d]" % i, item) for i, group in enumerate(p["balancing"])

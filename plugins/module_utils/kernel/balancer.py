@@ -28,6 +28,19 @@ def _ipvs_socket(requested):
     return ipvs
 
 
+def resolved(requested):
+    """`requested` with auto answered for this kernel: nftables where it has no IPVS. IPVS is the
+    kernel's, not a namespace's, so a run that balances many sandboxes probes once, not once each
+    (a long-lived caller probes again: ip_vs may be loaded meanwhile)."""
+    if requested != "auto":
+        return requested
+    ipvs = lb_ipvs.connect()
+    if ipvs is None:
+        return "nftables"
+    ipvs.close()
+    return requested
+
+
 def _nft_body(table, services, balance):
     """The table's text; None for no table (nothing to mark, nothing to balance)."""
     return lb_nftables.render(table, services, balance=balance) if services or balance else None
@@ -83,13 +96,15 @@ def reconcile(requested, wanted, table, changes, flush=True, marking=True):
                                "backends": {d["address"]: d["weight"] for d in s["backends"]}}
                  for s in services}
         return backend, _ipvs_lines(have), _ipvs_lines(after), services
-    table_now = nftables.current(family, table)
+    listing = nftables.listed(family, table)
     body = _nft_body(table, services, wanted is not None)
-    # The listing is for the diff only: a table that stays as it is costs no second nft run.
-    same = table_now is None if body is None else not nftables.differs(family, table, body, table_now)
-    before = "" if same else nftables.text(family, table)
-    gone_vips = lb_nftables.marked_vips(table_now) - {s["vip"] for s in services}
+    # As nft prints them (this table has no counters): a table that stays costs one nft run and no parse.
+    same = listing is None if body is None else listing == nftables.canonical_text(family, table, body)
+    before = "" if same else listing or ""
+    gone_vips = set()
     if not same:
+        table_now = nftables.current(family, table)     # its objects: the VIPs it marks, and what ensure() compares
+        gone_vips = lb_nftables.marked_vips(table_now) - {s["vip"] for s in services}
         nftables.ensure(family, table, body, changes, table_now)
     _forwarding(services, changes)
     # A backend leaves a VIP only with a change of the table (the live agent flushes after its own),

@@ -104,6 +104,13 @@ def text(family, table):
     return _listing(family, table, False) or ""
 
 
+def listed(family, table):
+    """The table as `nft list table` prints it, or None when it does not exist: for a table without
+    counters, equal to canonical_text() of the same rules (no handles in either), so a table that
+    stays is told by one nft run and a string compare, no JSON parsed."""
+    return _listing(family, table, False)
+
+
 def counters(family, table):
     """{counter name: packets} of the table's named counters."""
     listing = json.loads(_nft(["-j", "list", "counters", "table", family, table]))

@@ -102,19 +102,19 @@ def normalise(services, backend):
         for j, dest in enumerate(svc.get("backends") or []):
             dkey = "%s.backends[%d]" % (key, j)
             try:
-                address = str(ipaddress.IPv4Address(dest.get("address")))
+                address = ipaddress.IPv4Address(dest.get("address"))
             except ValueError:
                 raise LbError("%s.address=%r: not an IPv4 address" % (dkey, dest.get("address")))
             weight = dest.get("weight", 1)
             if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 65535:
                 raise LbError("%s.weight=%r: must be an integer from 0 to 65535" % (dkey, weight))
-            dests.append({"address": address, "weight": weight})
-        if len({d["address"] for d in dests}) != len(dests):
+            dests.append((address, weight))
+        if len({address for address, _weight in dests}) != len(dests):
             raise LbError("%s.backends: an address is listed twice" % key)
         out.append({"fwmark": fwmark, "vip": vip, "protocol": protocol, "port": port,
                     "target_port": target_port, "scheduler": scheduler,
                     "masquerade": bool(svc.get("masquerade", False)),
-                    "backends": sorted(dests, key=lambda d: ipaddress.IPv4Address(d["address"]))})
+                    "backends": [{"address": str(address), "weight": weight} for address, weight in sorted(dests)]})
     return sorted(out, key=lambda s: s["fwmark"])
 
 
