@@ -234,7 +234,10 @@ def _steps(module):
             ("gateway_bridge", bridge_step if bridge is not None else None),
             ("encryption", prune_encryption),
         ]
-    sets = peers.checked(module, p["peers"] or {}, "peers")
+    # Each network's VXLAN device by its name (vx-VNI), as the networks step made it.
+    vnis = {name: want["vni"] for name, want in wanted}
+    sets = [(name, vnis.get(name), entries)
+            for name, _vni, entries in peers.checked(module, p["peers"] or {}, "peers")]
     return [
         ("encryption", add_encryption),
         ("sandboxes", lambda batch: sandboxes.run(batch, gone_boxes, False)),

@@ -32,7 +32,7 @@ def observe(sandbox):
         return None
     with netns.rtnl(sandbox) as ipr:
         all_links = links.all_links(ipr)
-        owned = any(lk["ifname"] == "lo" and lk.get("alias") == OWNED_ALIAS for lk in all_links)
+        lo = next((lk for lk in all_links if lk["ifname"] == "lo"), None)
         addresses = {}
         for address, prefixlen, index in sorted(links.ipv4_addresses_by_link(ipr)):
             addresses.setdefault(index, []).append("%s/%d" % (address, prefixlen))
@@ -50,7 +50,8 @@ def observe(sandbox):
                     "up": lk["up"],
                     "index": lk["index"],
                 }
-    return {"owned": owned, "endpoints": endpoints}
+    return {"owned": bool(lo) and lo.get("alias") == OWNED_ALIAS, "endpoints": endpoints,
+            "lo": lo and {"index": lo["index"], "up": lo["up"]}}
 
 
 def summary(observed):
@@ -66,20 +67,10 @@ def desired_summary(endpoints):
             for ep in sorted(endpoints, key=lambda e: e["network"])}
 
 
-class NetworkEnds:
+class NetworkEnds(links.Listings):
     """The links of the namespaces that hold the other ends of sandboxes' veths (each network's, the
-    host's), each listed once: a network namespace holds a veth per sandbox, and looking one up by
-    name lists them all. A sandbox's veth names are its own, so what one sandbox's change adds or
-    removes is never what another sandbox looks up."""
-
-    def __init__(self):
-        self._links = {}
-
-    def link(self, net_ns, ifname):
-        if net_ns not in self._links:
-            with netns.rtnl(net_ns) as ipr:
-                self._links[net_ns] = {lk["ifname"]: lk for lk in links.all_links(ipr)}
-        return self._links[net_ns].get(ifname)
+    host's), each listed once. A sandbox's veth names are its own, so what one sandbox's change adds
+    or removes is never what another sandbox looks up."""
 
 
 def ensure_present(sandbox, endpoints, changes, observed=None, ends=None):
@@ -98,7 +89,7 @@ def ensure_present(sandbox, endpoints, changes, observed=None, ends=None):
     observed = observed or observe(sandbox)
     wanted = {ep["network"]: ep for ep in endpoints}
     with netns.rtnl(sandbox) as ipr:
-        lo = links.by_name(ipr, "lo")
+        lo = observed["lo"]
         if lo and not lo["up"]:
             changes("set lo up in %s" % sandbox, ipr.link, "set", index=lo["index"], state="up")
         for network, have in sorted(observed["endpoints"].items()):
@@ -149,36 +140,41 @@ def _ensure_endpoint(ipr, sandbox, ep, have, ends, changes):
                             "apply overlay_network first" % (ep["network"], net_ns))
     host_end = naming.veth_host_name(sandbox, ep["network"])
     peer, bridge = ends.link(net_ns, host_end), ends.link(net_ns, bridge_name)
-    with netns.rtnl(net_ns) as nipr:
-        if bridge is None and net_ns is None:
-            raise EndpointError("bridge %s is not in the host namespace: apply gateway_bridge first" % bridge_name)
-        if have is not None and peer is None:
-            changes("delete %s in %s: its network end is gone" % (have["ifname"], sandbox),
-                    links.delete, ipr, have["index"])
-            have = None
-        elif have is None and peer is not None:
-            changes("delete orphan %s in %s" % (host_end, net_ns), links.delete, nipr, peer["index"])
-            peer = None
-        if have is None:
-            changes(_attach_text(sandbox, ep), _create_endpoint, nipr, ipr, sandbox, ep, host_end)
-        else:
-            _repair_sandbox_end(ipr, sandbox, ep, have, changes)
-            _repair_bridge_end(nipr, ep, peer, bridge, changes)
+    if bridge is None and net_ns is None:
+        raise EndpointError("bridge %s is not in the host namespace: apply gateway_bridge first" % bridge_name)
+    if have is not None and peer is None:
+        changes("delete %s in %s: its network end is gone" % (have["ifname"], sandbox),
+                links.delete, ipr, have["index"])
+        have = None
+    elif have is None and peer is not None:
+        changes("delete orphan %s in %s" % (host_end, net_ns), netns.with_rtnl, net_ns, links.delete, peer["index"])
+        peer = None
+    if have is None:
+        changes(_attach_text(sandbox, ep), netns.with_rtnl, net_ns, _create_endpoint, ipr, sandbox, ep, host_end)
+    else:
+        _repair_sandbox_end(ipr, sandbox, ep, have, changes)
+        _repair_bridge_end(ep, peer, bridge, changes)
     if ep.get("gateway"):
-        _ensure_default_route(ipr, sandbox, ep, changes)
+        kept = have["index"] if have is not None and have["ifname"] == ep["ifname"] else None
+        _ensure_default_route(ipr, sandbox, ep, kept, changes)
 
 
-def _repair_bridge_end(nipr, ep, peer, bridge, changes):
+def _set_link(nipr, index, **attributes):
+    nipr.link("set", index=index, **attributes)
+
+
+def _repair_bridge_end(ep, peer, bridge, changes):
     net_ns, bridge_name = _other_side(ep)
     where = net_ns or "the host namespace"
     if bridge is not None and peer.get("master") != bridge["index"]:
         changes("attach %s to %s in %s" % (peer["ifname"], bridge_name, where),
-                nipr.link, "set", index=peer["index"], master=bridge["index"])
+                netns.with_rtnl, net_ns, _set_link, peer["index"], master=bridge["index"])
     if peer["mtu"] != ep["mtu"]:
         changes("set %s mtu %d in %s" % (peer["ifname"], ep["mtu"], where),
-                nipr.link, "set", index=peer["index"], mtu=ep["mtu"])
+                netns.with_rtnl, net_ns, _set_link, peer["index"], mtu=ep["mtu"])
     if not peer["up"]:
-        changes("set %s up in %s" % (peer["ifname"], where), nipr.link, "set", index=peer["index"], state="up")
+        changes("set %s up in %s" % (peer["ifname"], where),
+                netns.with_rtnl, net_ns, _set_link, peer["index"], state="up")
 
 
 def _default_routes(ipr):
@@ -190,8 +186,9 @@ def _default_routes(ipr):
     return found
 
 
-def _ensure_default_route(ipr, sandbox, ep, changes):
-    index = ipr.link_lookup(ifname=ep["ifname"])
+def _ensure_default_route(ipr, sandbox, ep, known_index, changes):
+    """known_index: the endpoint's link as observed when this run leaves its name as it is (saves a lookup)."""
+    index = [known_index] if known_index else ipr.link_lookup(ifname=ep["ifname"])
     routes = _default_routes(ipr)
     if index and (ep["gateway"], index[0]) in routes:
         return

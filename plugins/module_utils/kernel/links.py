@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import socket
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel.netns import NetlinkError
 
 
@@ -39,6 +40,25 @@ def describe(msg):
 
 def all_links(ipr):
     return [describe(m) for m in ipr.get_links()]
+
+
+class Listings:
+    """The links of namespaces, each listed once for a run: a namespace that holds a veth end per
+    sandbox takes about 10 ms to list, and looking one link up by name lists them all. For lookups
+    that the run's own changes do not alter (each caller says why)."""
+
+    def __init__(self):
+        self._links = {}
+
+    def links(self, name):
+        """{ifname: link} of namespace `name` (None: the host's)."""
+        if name not in self._links:
+            with netns.rtnl(name) as ipr:
+                self._links[name] = {lk["ifname"]: lk for lk in all_links(ipr)}
+        return self._links[name]
+
+    def link(self, name, ifname):
+        return self.links(name).get(ifname)
 
 
 def by_name(ipr, ifname):

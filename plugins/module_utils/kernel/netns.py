@@ -81,6 +81,13 @@ def inside(name):
         _netns.popns()
 
 
+def with_rtnl(name, action, *args, **kwargs):
+    """action(socket, ...) with an IPRoute socket in namespace `name`: for a change that needs one
+    where the caller holds none (a run that changes nothing opens none)."""
+    with rtnl(name) as ipr:
+        return action(ipr, *args, **kwargs)
+
+
 def rtnl(name=None):
     """An IPRoute socket in namespace `name` (None: the host namespace); never creates one.
 

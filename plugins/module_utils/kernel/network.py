@@ -104,27 +104,27 @@ def desired_summary(want):
     }
 
 
-def _leftover_vxlans(host, name):
+def _leftover_vxlans(host_links, name):
     """VXLAN devices of this network still in the host namespace (an interrupted run)."""
-    return [lk for lk in links.all_links(host)
-            if lk["kind"] == "vxlan" and lk.get("alias") == VXLAN_ALIAS + name]
+    return [lk for lk in host_links.values() if lk["kind"] == "vxlan" and lk.get("alias") == VXLAN_ALIAS + name]
 
 
-def ensure_present(want, changes):
+def ensure_present(want, changes, observed=None, listings=None):
     """Converge network `want` (a plan network view) on this host.
 
     Creating an object is one change that leaves it complete, so check mode
-    predicts exactly the changes a real run makes.
+    predicts exactly the changes a real run makes. `observed`: observe()'s view, when the caller
+    read it (and nothing changed since); `listings`: a links.Listings the networks of one run share
+    for the host namespace (each network deletes only its own leftovers from it).
     """
     ns = naming.network_netns(want["name"])
     vx_name = naming.vxlan_name(want["vni"])
     create_bridge = "create %s with %s in %s" % (naming.BRIDGE, want["gateway"], ns)
     create_vxlan = "create %s (VNI %d, port %d, local %s) and move it into %s" % (
         vx_name, want["vni"], want["data_port"], want["local"], ns)
-    with netns.rtnl() as host:
-        for lk in _leftover_vxlans(host, want["name"]):
-            changes("delete leftover %s in the host namespace" % lk["ifname"],
-                    links.delete, host, lk["index"])
+    for lk in _leftover_vxlans((listings or links.Listings()).links(None), want["name"]):
+        changes("delete leftover %s in the host namespace" % lk["ifname"],
+                netns.with_rtnl, None, links.delete, lk["index"])
     if not netns.exists(ns):
         changes("create namespace %s" % ns, _create_namespace, ns)
         if changes.check_mode:
@@ -132,7 +132,7 @@ def ensure_present(want, changes):
             changes.predict(create_vxlan)
             return
     with netns.rtnl(ns) as ipr:
-        current = {lk["ifname"]: lk for lk in links.all_links(ipr)}
+        current = dict(observed["links"]) if observed else {lk["ifname"]: lk for lk in links.all_links(ipr)}
         if not current["lo"]["up"]:
             changes("set lo up in %s" % ns, ipr.link, "set", index=current["lo"]["index"], state="up")
         for lk in list(current.values()):
@@ -220,10 +220,9 @@ def _repair_vxlan(ipr, want, vx, bridge, changes):
 
 def ensure_absent(name, changes):
     ns = naming.network_netns(name)
-    with netns.rtnl() as host:
-        for lk in _leftover_vxlans(host, name):
-            changes("delete leftover %s in the host namespace" % lk["ifname"],
-                    links.delete, host, lk["index"])
+    for lk in _leftover_vxlans(links.Listings().links(None), name):
+        changes("delete leftover %s in the host namespace" % lk["ifname"],
+                netns.with_rtnl, None, links.delete, lk["index"])
     if netns.exists(ns):
         # Links first, synchronously: a namespace is torn down asynchronously, and
         # until then its VXLAN device holds the VNI (a re-create gets EEXIST).

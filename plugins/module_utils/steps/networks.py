@@ -56,11 +56,12 @@ def desired(module, item, where):
 
 
 def run(batch, wanted):
+    listings = links.Listings()     # the host namespace's links, listed once for every network's leftovers
     for name, want in wanted:
-        batch.run("network %s" % name, _reconcile(batch.check_mode, name, want))
+        batch.run("network %s" % name, _reconcile(batch.check_mode, name, want, listings))
 
 
-def _reconcile(check_mode, name, want):
+def _reconcile(check_mode, name, want, listings):
     def reconcile(changes):
         observed = network.observe(name)
         before = network.summary(observed)
@@ -69,7 +70,7 @@ def _reconcile(check_mode, name, want):
             after = {}
         else:
             network.preflight(want, observed)
-            network.ensure_present(want, changes)
+            network.ensure_present(want, changes, observed, listings)
             if check_mode:
                 after = network.desired_summary(want)
             else:

@@ -51,9 +51,10 @@ def run(batch, sets, present):
 
 
 def _vxlan_device(ipr, vni):
+    if vni is not None:     # by name: listing the namespace would read a veth per sandbox too
+        device = links.by_name(ipr, naming.vxlan_name(vni))
+        return device if device and device["kind"] == "vxlan" else None
     devices = [lk for lk in links.all_links(ipr) if lk["kind"] == "vxlan"]
-    if vni is not None:
-        devices = [lk for lk in devices if lk["ifname"] == naming.vxlan_name(vni)]
     return devices[0] if len(devices) == 1 else None
 
 
