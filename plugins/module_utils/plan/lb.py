@@ -46,13 +46,16 @@ def shared(entries):
     sandboxes that share it, in the order they first come. Every sandbox of a network balances
     the same services, so a host's balancing written out per sandbox grows with sandboxes times
     services; this way it grows with services (the plan, and every module's arguments, stay small)."""
-    groups, by_text = [], {}
+    groups, by_text, by_list = [], {}, {}
     for entry in entries:
-        text = json.dumps(entry["services"], sort_keys=True)
-        if text not in by_text:
-            by_text[text] = {"sandboxes": [], "services": entry["services"]}
-            groups.append(by_text[text])
-        by_text[text]["sandboxes"].append(entry["sandbox"])
+        group = by_list.get(id(entry["services"]))     # the plan hands sandboxes that share one the same list
+        if group is None:
+            text = json.dumps(entry["services"], sort_keys=True)
+            if text not in by_text:
+                by_text[text] = {"sandboxes": [], "services": entry["services"]}
+                groups.append(by_text[text])
+            group = by_list[id(entry["services"])] = by_text[text]
+        group["sandboxes"].append(entry["sandbox"])
     return groups
 
 
