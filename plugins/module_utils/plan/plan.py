@@ -547,10 +547,10 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
     # out once for every sandbox that shares them, on every host (45 sandboxes on a host of 40 services).
     balanced = {}
 
-    def balancing(services, which, networks, ingress_address):
-        key = (which, frozenset(networks), ingress_address)
+    def balancing(registry, which, sandbox_networks, ingress_address):
+        key = (which, frozenset(sandbox_networks), ingress_address)
         if key not in balanced:
-            balanced[key] = service_plan.balancing(services, networks, ingress_address, ingress)
+            balanced[key] = service_plan.balancing(registry, sandbox_networks, ingress_address, ingress)
         return balanced[key]
 
     for host in sorted(hosts):
@@ -584,12 +584,13 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
                     desired["tasks"].append(dict({"name": task["name"], "service": info["service"],
                                                   "sandbox": sandbox, "command": task["command"]}, **svc["process"]))
             ingress_address = gw_local.get(sandbox) if sandbox == naming.INGRESS_SBOX else None
-            networks = {e["network"] for e in mine}
+            sandbox_networks = {e["network"] for e in mine}
             desired["lb"].append({"sandbox": sandbox,
-                                  "services": balancing(registered, "lb", networks, ingress_address)})
+                                  "services": balancing(registered, "lb", sandbox_networks, ingress_address)})
             drained = None
             if (host, sandbox) in live_sandboxes:
-                drained = {"sandbox": sandbox, "services": balancing(draining, "drain", networks, ingress_address)}
+                drained = {"sandbox": sandbox,
+                           "services": balancing(draining, "drain", sandbox_networks, ingress_address)}
                 desired["lb_drain"].append(drained)
             if drained != desired["lb"][-1]:    # what the drain did not already program
                 desired["lb_fill"].append(desired["lb"][-1])
