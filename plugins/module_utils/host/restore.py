@@ -147,10 +147,12 @@ def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
     if kept_networks:
         encryption.ensure(desired["advertise_addr"], (desired.get("encryption") or {}).get("peers", []),
                           kept_networks, keys, primary, state_dir, changes, prune=False)
+    host_links = links.Listings()      # as the networks step shares it: each network's leftovers are its own
     for net in desired["networks"]:
         want = {key: net[key] for key in ("name", "vni", "gateway", "local", "data_port", "mtu")}
-        network.preflight(want, network.observe(want["name"]))
-        network.ensure_present(want, changes)
+        observed = network.observe(want["name"])
+        network.preflight(want, observed)
+        network.ensure_present(want, changes, observed, host_links)
     if desired["gwbridge"]:
         gwbridge.ensure_present(desired["gwbridge"]["name"], desired["gwbridge"]["address"], changes, state_dir)
     ends = endpoint.NetworkEnds()

@@ -9,7 +9,6 @@ import errno
 import socket
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel.netns import NetlinkError
 
 
 def describe(msg):
@@ -90,6 +89,6 @@ def delete(ipr, index):
     """Delete a link; one already gone (the other end of a deleted veth) is fine."""
     try:
         ipr.link("del", index=index)
-    except NetlinkError as exc:
+    except netns.NetlinkError as exc:
         if exc.code != errno.ENODEV:
             raise

@@ -101,7 +101,7 @@ def differs(family, table, text_, have=UNREAD):
 
 def text(family, table):
     """Human-readable listing for diffs (display only, never parsed)."""
-    return _listing(family, table, False) or ""
+    return listed(family, table) or ""
 
 
 def listed(family, table):
