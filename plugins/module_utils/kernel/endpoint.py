@@ -26,11 +26,13 @@ class EndpointError(Exception):
     pass
 
 
-def observe(sandbox):
-    """{network: endpoint view} for the sandbox's endpoints, and whether we own it."""
+def observe(sandbox, routes=False):
+    """{network: endpoint view} for the sandbox's endpoints, and whether we own it; with `routes`, its
+    default routes too (what ensure_present checks for an egress endpoint, read on the same socket)."""
     if not netns.exists(sandbox):
         return None
     with netns.rtnl(sandbox) as ipr:
+        default_routes = _default_routes(ipr) if routes else None
         all_links = links.all_links(ipr)
         lo = next((lk for lk in all_links if lk["ifname"] == "lo"), None)
         addresses = {}
@@ -51,7 +53,7 @@ def observe(sandbox):
                     "index": lk["index"],
                 }
     return {"owned": bool(lo) and lo.get("alias") == OWNED_ALIAS, "endpoints": endpoints,
-            "lo": lo and {"index": lo["index"], "up": lo["up"]}}
+            "lo": lo and {"index": lo["index"], "up": lo["up"]}, "default_routes": default_routes}
 
 
 def summary(observed):
@@ -86,9 +88,10 @@ def ensure_present(sandbox, endpoints, changes, observed=None, ends=None):
                 if ep.get("gateway"):
                     changes.predict(_route_text(sandbox, ep))
             return
-    observed = observed or observe(sandbox)
+    observed = observed or observe(sandbox, routes=True)
     wanted = {ep["network"]: ep for ep in endpoints}
-    with netns.rtnl(sandbox) as ipr:
+    # Opened for a change only: what a sandbox that is right needs to know, observe() read.
+    with netns.LazyRtnl(sandbox) as ipr:
         lo = observed["lo"]
         if lo and not lo["up"]:
             changes("set lo up in %s" % sandbox, ipr.link, "set", index=lo["index"], state="up")
@@ -98,7 +101,7 @@ def ensure_present(sandbox, endpoints, changes, observed=None, ends=None):
                         links.delete, ipr, have["index"])
         _free_names(ipr, sandbox, observed["endpoints"], wanted, changes)
         for network, ep in sorted(wanted.items()):
-            _ensure_endpoint(ipr, sandbox, ep, observed["endpoints"].get(network), ends, changes)
+            _ensure_endpoint(ipr, sandbox, ep, observed, ends, changes)
 
 
 def _attach_text(sandbox, ep):
@@ -133,7 +136,8 @@ def _other_side(ep):
     return ep["netns"], naming.BRIDGE
 
 
-def _ensure_endpoint(ipr, sandbox, ep, have, ends, changes):
+def _ensure_endpoint(ipr, sandbox, ep, observed, ends, changes):
+    have = observed["endpoints"].get(ep["network"])
     net_ns, bridge_name = _other_side(ep)
     if net_ns is not None and not netns.exists(net_ns):
         raise EndpointError("network %s is not on this host (namespace %s missing): "
@@ -156,7 +160,9 @@ def _ensure_endpoint(ipr, sandbox, ep, have, ends, changes):
         _repair_bridge_end(ep, peer, bridge, changes)
     if ep.get("gateway"):
         kept = have["index"] if have is not None and have["ifname"] == ep["ifname"] else None
-        _ensure_default_route(ipr, sandbox, ep, kept, changes)
+        # What observe() read holds while this sandbox is unchanged (a deleted link takes its routes).
+        routes = observed["default_routes"] if kept and not changes.changed else None
+        _ensure_default_route(ipr, sandbox, ep, kept, routes, changes)
 
 
 def _set_link(nipr, index, **attributes):
@@ -186,10 +192,12 @@ def _default_routes(ipr):
     return found
 
 
-def _ensure_default_route(ipr, sandbox, ep, known_index, changes):
-    """known_index: the endpoint's link as observed when this run leaves its name as it is (saves a lookup)."""
+def _ensure_default_route(ipr, sandbox, ep, known_index, routes, changes):
+    """known_index: the endpoint's link as observed when this run leaves its name as it is (saves a lookup);
+    routes: the default routes as observed, when they still hold (None: read them now)."""
     index = [known_index] if known_index else ipr.link_lookup(ifname=ep["ifname"])
-    routes = _default_routes(ipr)
+    if routes is None:
+        routes = _default_routes(ipr)
     if index and (ep["gateway"], index[0]) in routes:
         return
     foreign = [gw for gw, oif in routes if not index or oif != index[0]]

@@ -88,6 +88,27 @@ def with_rtnl(name, action, *args, **kwargs):
         return action(ipr, *args, **kwargs)
 
 
+class LazyRtnl:
+    """rtnl(name), opened on first use and closed at the end of the `with` block: for a reconcile whose
+    reads were made beforehand, so that a namespace with nothing to change costs no socket."""
+
+    def __init__(self, name):
+        self._name = name
+        self._ipr = None
+
+    def __getattr__(self, attribute):
+        if self._ipr is None:
+            self._ipr = rtnl(self._name)
+        return getattr(self._ipr, attribute)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._ipr is not None:
+            self._ipr.close()
+
+
 def rtnl(name=None):
     """An IPRoute socket in namespace `name` (None: the host namespace); never creates one.
 

@@ -56,7 +56,7 @@ def _reconcile(check_mode, sandbox, wanted, ends):
         ep["mac"] = ep["mac"].lower()
 
     def reconcile(changes):
-        observed = endpoint.observe(sandbox)
+        observed = endpoint.observe(sandbox, routes=any(ep.get("gateway") for ep in wanted or []))
         before = endpoint.summary(observed)
         if wanted is None:
             endpoint.ensure_absent(sandbox, changes)
