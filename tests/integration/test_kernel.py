@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import inspect
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
-    endpoint, firewall, links, netns, network, nftables, peers)
+    endpoint, firewall, libnftables, links, netns, network, nftables, peers)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -298,3 +298,24 @@ def test_a_whole_host_removed_in_one_module_run(run_module, tmp_path):
         assert links.by_name(ipr, "swarmnet_gwbr") is None
     assert not netns.exists("task") and not netns.exists("swarmnet-front")
     assert run_module("overlay_host", **names)["changed"] is False
+
+
+def test_nft_commands_in_this_process_as_the_nft_program_runs_them(monkeypatch):
+    """libnftables where it loads, the nft program where it does not: the same tables, listings and errors
+    (the listing is compared as text with the nft program's listing of the desired table)."""
+    table = "table inet swtest {\n\tchain c {\n\t\ttype filter hook input priority 0; policy accept;\n" \
+            "\t\tip saddr 10.9.0.1 drop\n\t}\n}\n"
+    assert libnftables.available()
+    seen = []
+    for library in ("loaded", "missing"):
+        if library == "missing":
+            monkeypatch.setattr(libnftables, "_library", [None])
+        nftables.replace("inet", "swtest", table)
+        seen.append((nftables.listed("inet", "swtest"), nftables.current("inet", "swtest")))
+        assert not nftables.differs("inet", "swtest", table, seen[-1][1])
+        with pytest.raises(nftables.NftError, match="nft delete table inet swtest_none failed: Error"):
+            nftables.delete("inet", "swtest_none")
+        nftables.delete("inet", "swtest")
+        assert nftables.listed("inet", "swtest") is None
+    assert seen[0] == seen[1]
+    assert seen[0][0] == nftables.canonical_text("inet", "swtest", table)

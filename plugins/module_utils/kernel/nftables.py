@@ -8,9 +8,10 @@ loaded into a scratch network namespace (`unshare --net`) and listed there, so
 nft itself normalises both sides (set element order, expression forms). Rule
 handles and counter values are left out of the comparison.
 
-Every `nft` run is a process (~0.1 s under emulation, where the live agent re-applies
-balancing within seconds): a table is read with one run, and a desired text's canonical
-form is worked out once per process.
+A table is read with one nft command, run in this process through libnftables where it
+loads (an nft process costs about 3 ms here and 0.1 s under emulation, where the live agent
+re-applies balancing within seconds); a desired text's canonical form is worked out once per
+process, by the nft program in the scratch namespace.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import functools
 import json
 import subprocess
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import libnftables
 
 VOLATILE = ("handle", "packets", "bytes")
 UNREAD = object()           # the caller has not read the table (None: it read it, and there is none)
@@ -35,7 +38,16 @@ def _run(cmd, stdin=None):
 
 
 def _nft(args, stdin=None):
-    return _run(["nft"] + args, stdin)
+    """`nft ARGS` (`-f -` reads `stdin`): in this process through libnftables where it loads, which saves
+    starting a program (about 3 ms a command here, 0.1 s under emulation), else the nft program."""
+    if not libnftables.available():
+        return _run(["nft"] + args, stdin)
+    json_output = args[:1] == ["-j"]
+    words = args[1:] if json_output else args
+    rc, output, error = libnftables.run(stdin if words == ["-f", "-"] else " ".join(words), json_output)
+    if rc != 0:
+        raise NftError("nft %s failed: %s" % (" ".join(args), error.strip()))
+    return output
 
 
 def _without_volatile(obj):
