@@ -89,7 +89,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, restore, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import pyroute2_parts
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 
@@ -134,7 +134,7 @@ def main():
         required_if=[("state", "present", ["desired"])],
         supports_check_mode=True,
     )
-    netns.require_pyroute2(module)
+    pyroute2_parts.require(module)     # the boot program's, not imported here
     p = module.params
     if p["state"] == "present":
         missing = [key for key in restore.KEPT if key not in p["desired"]]

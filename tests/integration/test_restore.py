@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import restore
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import restore, restore_boot
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns, nftables, peers
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
@@ -73,7 +73,7 @@ def _wait_vxlan_port_free(timeout=5.0):
 
 def restored(tmp_path, saved=None):
     changes = Changes(check_mode=False)
-    restore.apply(saved or kept(), str(tmp_path), changes, address_wait=1)
+    restore_boot.apply(saved or kept(), str(tmp_path), changes, address_wait=1)
     return changes.done
 
 

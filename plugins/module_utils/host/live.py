@@ -15,9 +15,15 @@ import hashlib
 import json
 import os
 import time
+from typing import TYPE_CHECKING
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_agent, live_hint
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_hint
+
+if TYPE_CHECKING:
+    # Never run: it makes Ansible pack the agent program with live_agent (Ansible follows a module's
+    # imports wherever they stand), and Layout.program_files() reads it from there.
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.live import live_agent  # noqa: F401 pylint: disable=unused-import
 
 SERF_TASK = task.SERF_TASK
 AGENT_TASK = "swarmnet-live"
@@ -26,6 +32,9 @@ AGENT_TASK = "swarmnet-live"
 # handlers they start; exec probes go back to the default, probes.exec_argv).
 CONTROL_NICE = -10
 SERF_CONFIG = "serf.json"
+AGENT_CONFIG = "agent.json"
+# The agent program; the module deploys it and what it imports without importing it (pyroute2 is the agent's).
+AGENT_PROGRAM = deploy.PACKAGE + ".live.live_agent"
 # When Serf stops (at a shutdown: before the tasks, task.unit_text()), it leaves the cluster, and
 # the tasks stop only this many seconds later: time for the leave to reach the other hosts and for
 # their agents to drop this host's backends from every sandbox (0.2 s to the last host, then up to
@@ -74,13 +83,17 @@ def shown(text):
     return json.dumps(config, sort_keys=True, indent=1) + "\n"
 
 
+def agent_config_path(state_dir):
+    return os.path.join(availability.live_dir(state_dir), AGENT_CONFIG)
+
+
 class Layout:
     """Where the live layer of one state directory keeps its files and programs."""
 
     def __init__(self, state_dir, python):
         self.state_dir, self.python = state_dir, python
         self.dir = availability.live_dir(state_dir)
-        self.agent_config = live_agent.config_path(state_dir)
+        self.agent_config = agent_config_path(state_dir)
         self.serf_config = os.path.join(self.dir, SERF_CONFIG)
         self.agent_entry = os.path.join(deploy.LIBEXEC, AGENT_TASK)
         # Serf's handler was a Python program here in earlier releases; a converge removes it (obsolete()).
@@ -95,9 +108,9 @@ class Layout:
         return live_hint.command(live_hint.socket_path(self.state_dir))
 
     def program_files(self):
-        """The agent's program and the module_utils it imports (imported here, so they are all loaded)."""
-        return dict(deploy.package_files(), **{
-            self.agent_entry: deploy.entry_point_text(self.python, live_agent, "The live agent")})
+        """The agent's program, the module_utils it imports and its entry point."""
+        return dict(deploy.program_files(AGENT_PROGRAM), **{
+            self.agent_entry: deploy.entry_point_text(self.python, AGENT_PROGRAM, "The live agent")})
 
     def entry_points(self):
         return {self.agent_entry}

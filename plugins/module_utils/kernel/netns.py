@@ -30,16 +30,7 @@ except ImportError:  # reported by require_pyroute2()
 
 def require_pyroute2(module):
     """Fail the module clearly when pyroute2 (>= 0.9) is missing or too old."""
-    if PYROUTE2_IMPORT_ERROR is not None:
-        from ansible.module_utils.basic import missing_required_lib
-        module.fail_json(msg=missing_required_lib("pyroute2>=0.9") +
-                         " Run the swarmnet.overlay.prereqs role first.",
-                         exception=PYROUTE2_IMPORT_ERROR)
-    major_minor = tuple(int(p) for p in PYROUTE2_VERSION.split(".")[:2] if p.isdigit())
-    if major_minor < (0, 9):
-        module.fail_json(msg="pyroute2 %s on this host is too old: swarmnet.overlay needs >= 0.9 "
-                             "(interpreter %s). Run the swarmnet.overlay.prereqs role."
-                             % (PYROUTE2_VERSION, os.sys.executable))
+    pyroute2_parts.require(module, PYROUTE2_VERSION, PYROUTE2_IMPORT_ERROR)
 
 
 # What a module reports as a clean failure instead of a traceback.

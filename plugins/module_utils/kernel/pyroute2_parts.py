@@ -25,3 +25,32 @@ def register():
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("No module named 'pyroute2'", name="pyroute2")
     sys.modules["pyroute2"] = importlib.util.module_from_spec(spec)     # its __init__ is not run
+
+
+MINIMUM = (0, 9)
+
+
+def installed_version():
+    """pyroute2's version, read without importing the library (a few milliseconds); None when it is
+    not installed."""
+    try:
+        register()
+        from pyroute2.config.version import __version__
+    except ImportError:
+        return None
+    return __version__
+
+
+def require(module, version=None, import_error=None):
+    """Fail the module clearly when pyroute2 is missing (import_error: the traceback of a failed import)
+    or older than MINIMUM. Without a version, it is read without importing the library: for a module
+    that only installs a program that uses it (the restore, the live agent)."""
+    if import_error is None and version is None:
+        version = installed_version()
+    if import_error is not None or version is None:
+        from ansible.module_utils.basic import missing_required_lib
+        module.fail_json(msg=missing_required_lib("pyroute2>=0.9") + " Run the swarmnet.overlay.prereqs role first.",
+                         exception=import_error)
+    if tuple(int(p) for p in version.split(".")[:2] if p.isdigit()) < MINIMUM:
+        module.fail_json(msg="pyroute2 %s on this host is too old: swarmnet.overlay needs >= 0.9 "
+                             "(interpreter %s). Run the swarmnet.overlay.prereqs role." % (version, sys.executable))

@@ -40,13 +40,12 @@ import threading
 import time
 from typing import NamedTuple
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import live as live_layer, supervisor, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
     availability, health, hold, lb_records, live_balancing, live_hint, membership, probes)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
-CONFIG = "agent.json"
 TICK = 0.1
 PROCESSES_EVERY = 0.5        # seconds between looks at the tasks' processes
 MEMBERS_EVERY = 5.0          # seconds between polls of Serf when no event came (events say what changed)
@@ -64,10 +63,6 @@ class Publish(NamedTuple):
     """A health tag to set; announce: tell the other hosts at once (a change, not a re-set)."""
     tag: str
     announce: bool
-
-
-def config_path(state_dir):
-    return os.path.join(availability.live_dir(state_dir), CONFIG)
 
 
 def digest(text):
@@ -132,7 +127,7 @@ class Agent:
 
     def load_config(self):
         """(Re)read agent.json when it changed; True when it did."""
-        path = config_path(self.state_dir)
+        path = live_layer.agent_config_path(self.state_dir)
         try:
             mtime = os.stat(path).st_mtime_ns
             if mtime == self.config_mtime:

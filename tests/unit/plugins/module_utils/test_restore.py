@@ -46,7 +46,7 @@ def test_load_refuses_a_missing_file_and_another_format(tmp_path):
 
 
 def test_deployed_program_imports_with_nothing_but_its_own_files(tmp_path):
-    """Every module_utils file restore needs is deployed: it imports in a clean interpreter."""
+    """Every module_utils file the boot program needs is deployed: it imports in a clean interpreter."""
     program = restore.program_files(sys.executable)
     assert restore.ENTRY_POINT in program
     for path, text in program.items():
@@ -56,7 +56,7 @@ def test_deployed_program_imports_with_nothing_but_its_own_files(tmp_path):
     lib = str(tmp_path / restore.LIB_DIR.lstrip("/"))
     check = subprocess.run(
         [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, %r); "
-         "from %s import restore; print(restore.__file__)" % (lib, restore.__name__.rpartition(".")[0])],
+         "from %s import restore_boot; print(restore_boot.__file__)" % (lib, restore.__name__.rpartition(".")[0])],
         capture_output=True, text=True, check=False, env={"PATH": os.environ.get("PATH", "")})
     assert check.returncode == 0, check.stderr
     assert check.stdout.strip().startswith(lib)
@@ -65,7 +65,7 @@ def test_deployed_program_imports_with_nothing_but_its_own_files(tmp_path):
 def test_entry_point_runs_main_with_its_arguments():
     text = restore.entry_point_text("/opt/swarmnet/venv/bin/python")
     assert text.startswith("#!/opt/swarmnet/venv/bin/python\n")
-    assert "restore.main(sys.argv[1:])" in text
+    assert "restore_boot.main(sys.argv[1:])" in text
     compile(text, restore.ENTRY_POINT, "exec")
 
 
