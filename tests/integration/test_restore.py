@@ -12,7 +12,8 @@ import time
 import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import restore, restore_boot
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns, nftables, peers
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, links, netns, nftables, peers
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import lb_records
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -32,13 +33,13 @@ SERVICE = {"fwmark": 256, "vip": "10.10.1.100", "protocol": "tcp", "port": None,
            "backends": [{"address": "10.10.1.2", "weight": 1}, {"address": "10.10.1.3", "weight": 1}]}
 
 
-def kept(advertise=LOCAL):
+def kept(advertise=LOCAL, lb_backend="nftables"):
     desired = {"advertise_addr": advertise, "networks": [NETWORK],
                "sandboxes": [{"name": "sb1", "endpoints": [ENDPOINT]}],
                "peers": {"front": REMOTE}, "lb": [{"sandboxes": ["sb1"], "services": [SERVICE]}], "tasks": [],
                "firewall": {"peers": ["198.18.9.2"], "tcp_ports": [7946], "udp_ports": [4789, 7946]},
                "gwbridge": None, "mesh": {"ingress": [], "host": [], "egress_subnet": None}}
-    return json.loads(restore.saved_text(desired, "t", "present", "nftables", "swarmnet", "/usr/bin/python3"))
+    return json.loads(restore.saved_text(desired, "t", "present", lb_backend, "swarmnet", "/usr/bin/python3"))
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +94,12 @@ def test_makes_everything_from_nothing_then_finds_nothing_to_do(tmp_path):
     with netns.inside("sb1"):
         assert "10.10.1.100" in nftables.text("ip", "swarmnet_lb")
     assert restored(tmp_path) == []
+
+
+def test_a_backend_left_to_auto_is_recorded_as_the_one_that_balances(tmp_path):
+    """As ipvs_service records it: the converge after a boot finds the record as it would write it."""
+    restored(tmp_path, kept(lb_backend="auto"))
+    assert lb_records.read_record(str(tmp_path), "sb1")["backend"] == balancer.resolved("auto") != "auto"
 
 
 def _link_names(name):

@@ -15,7 +15,7 @@ import time
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import restore, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
-    encryption, endpoint, firewall, gwbridge, lb_nftables, links, mesh, netns, network, nftables, peers)
+    balancer, encryption, endpoint, firewall, gwbridge, lb_nftables, links, mesh, netns, network, nftables, peers)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records, live_balancing
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb, naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
@@ -83,9 +83,11 @@ def apply(saved, state_dir, changes, address_wait=ADDRESS_WAIT):
         endpoint.ensure_present(sandbox["name"], sandbox["endpoints"], changes, ends=ends)
     for net in desired["networks"]:
         _peers(net, desired["peers"][net["name"]], changes)
+    # Answered once for the kernel, as ipvs_service does: its records name the backend that balances.
+    backend = balancer.resolved(saved["lb_backend"])
     for item in lb.per_sandbox(desired["lb"]):
         if item["services"]:
-            _balancing(item, saved["lb_backend"], state_dir, changes)
+            _balancing(item, backend, state_dir, changes)
     if desired["gwbridge"]:
         m = desired["mesh"]
         body = mesh.render(mesh.DEFAULT_TABLE, naming.GWBRIDGE, m["ingress"], m["host"], m["egress_subnet"])
