@@ -149,7 +149,7 @@ import sys
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 
 def _reconcile(module, runner, spec):
@@ -200,7 +200,7 @@ def _specs(module):
         keys = dict({field: field for field in fields}, sandbox="netns") if single else \
             {field: "tasks[%d].%s" % (i, field) for field in fields}
         for field in ("name", "sandbox"):
-            if item[field] is not None and not plan.SANDBOX_RE.match(item[field]):
+            if item[field] is not None and not naming.SANDBOX_RE.match(item[field]):
                 module.fail_json(msg="%s=%r: not a valid task or namespace name" % (keys[field], item[field]))
         if p["state"] == "present":
             if not item["sandbox"]:

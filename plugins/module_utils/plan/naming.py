@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 
 NETNS_PREFIX = "swarmnet-"
 BRIDGE = "br0"
@@ -32,6 +33,8 @@ RESTORE_UNIT = "swarmnet-restore.service"   # makes a host's objects again at bo
 # host namespace (gateway bridge ends) for nspawn containers and gives them addresses and NAT.
 VETH_PREFIX = "swv-"
 VETH_TEMP_PREFIX = "swt-"
+# A sandbox's name is its network namespace's (ip netns add NAME).
+SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def network_netns(network):

@@ -27,7 +27,6 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import esp, 
     start_first as start_first_plan
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
-SANDBOX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DEFAULT_POOL = ipaddress.IPv4Network("10.0.0.0/8")
 DEFAULT_POOL_PREFIX = 24
 DEFAULT_INGRESS_SUBNET = "10.255.0.0/16"
@@ -285,10 +284,10 @@ def _validate_hosts(hosts, nets, reported, errors):
                 errors.add(host, key, sb, "must be a mapping")
                 continue
             name = sb.get("name")
-            if not isinstance(name, str) or not SANDBOX_RE.match(name) \
+            if not isinstance(name, str) or not naming.SANDBOX_RE.match(name) \
                     or name.startswith(RESERVED_PREFIX):
                 errors.add(host, key + ".name", name, "must match %s and not start with %r"
-                           % (SANDBOX_RE.pattern, RESERVED_PREFIX))
+                           % (naming.SANDBOX_RE.pattern, RESERVED_PREFIX))
                 continue
             if name in names:
                 errors.add(host, key + ".name", name, "sandbox declared twice on this host")

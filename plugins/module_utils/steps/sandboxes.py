@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import validated
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import endpoint, netns
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming, plan
+from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 ENDPOINT_OPTIONS = dict(
     network=dict(type="str", required=True),
@@ -38,7 +38,7 @@ def checked(module, items, key):
 
 
 def check_name(module, name, key):
-    if not plan.SANDBOX_RE.match(name):
+    if not naming.SANDBOX_RE.match(name):
         module.fail_json(msg="%s=%r: not a valid namespace name" % (key, name))
 
 
