@@ -16,6 +16,7 @@ module_utils one way, `from PACKAGE.x import a, b` (a unit test holds every file
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -39,6 +40,7 @@ def imported(source):
     return found
 
 
+@functools.lru_cache(maxsize=None)
 def _find(name):
     """(source, is a package) of module `name`, found without running it (only its packages run, and
     the collection's are empty)."""
@@ -48,32 +50,25 @@ def _find(name):
     return spec.loader.get_source(name) or "", spec.submodule_search_locations is not None
 
 
-def _found(found, name):
-    if name not in found:
-        found[name] = _find(name)
-    return found[name]
-
-
 def program_files(program):
     """{path under LIB_DIR: text}: module `program` (dotted) and the collection's modules it imports,
     at any depth, with the package markers."""
-    found, todo, done = {}, [program], set()
+    wanted, todo, done = {}, [program], set()
     while todo:
         name = todo.pop()
         if name in done:
             continue
         done.add(name)
-        for module, names in imported(_found(found, name)[0]).items():
-            todo.append(module)
-            if _found(found, module)[1]:    # from a package, each name is one of its modules
-                todo.extend(module + "." + n for n in names)
-    wanted = {}
-    for name, (text, is_package) in found.items():
+        text, is_package = _find(name)
         parts = name.split(".")
         if is_package:
             wanted[os.path.join(LIB_DIR, *parts, "__init__.py")] = ""
-        else:
-            wanted[os.path.join(LIB_DIR, *parts) + ".py"] = text
+            continue
+        wanted[os.path.join(LIB_DIR, *parts) + ".py"] = text
+        for module, names in imported(text).items():
+            todo.append(module)
+            if _find(module)[1]:        # from a package, each name is one of its modules
+                todo.extend(module + "." + n for n in names)
     parts = PACKAGE.split(".")
     for depth in range(1, len(parts) + 1):
         wanted[os.path.join(LIB_DIR, *parts[:depth], "__init__.py")] = ""
