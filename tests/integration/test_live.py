@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
     availability, health, hold, lb_records, live_agent, live_balancing, live_hint, membership, probes)
@@ -297,6 +298,35 @@ def test_a_hold_tells_the_agent_at_once_and_nothing_when_nothing_changed(tmp_pat
     finally:
         agent.stop.set()
         listener.join()
+
+
+def test_a_task_stopped_while_held_is_not_let_back_into_traffic(cleanup, tmp_path, run_module):
+    """A start-first handover holds the old task, stops it, then lifts every hold. The agent reads the
+    processes when the hold is lifted: the stopped task stays out of traffic, never healthy again until
+    its next look at them (a client would have had its requests refused there)."""
+    state_dir = str(tmp_path / "state")
+    os.makedirs(availability.live_dir(state_dir))
+    netns.create("old")
+    old = {"name": "old.1", "service": "old", "sandbox": "old",
+           "command": [sys.executable, "-c", "import time; time.sleep(600)"]}
+    common = {"supervisor": "swarmnet", "state_dir": state_dir}
+    assert run_module("service_task", tasks=[old], **common)["changed"]
+    agent = live_agent.Agent(state_dir)
+    agent.config = {"node": "h1", "view": {"h1": ["old.1"]}, "tasks": []}
+    agent.runner = task.backend("swarmnet", live_agent._run_command, state_dir, sys.executable)
+    agent.tasks = {"old.1": health.TaskHealth(None, True, 0.0)}    # no healthcheck: healthy while it runs
+
+    def told_healthy():
+        return membership.decode(agent.local_tag(), ["old.1"])[1]["old.1"]
+
+    agent.handle(("tick",), 0.0)                                   # its first look at the processes
+    assert told_healthy() and agent.next_processes == live_agent.PROCESSES_EVERY
+    run_module("task_hold", tasks=["old.1"], state_dir=state_dir)
+    assert agent.handle((live_hint.HELD,), 0.1) and not told_healthy()
+    assert run_module("service_task", tasks=[{"name": "old.1"}], state="absent", **common)["changed"]
+    run_module("task_hold", state="absent", state_dir=state_dir)
+    assert agent.handle((live_hint.HELD,), 0.2)                   # before the next look at the processes
+    assert agent.held == set() and not told_healthy() and agent.tasks["old.1"].state == health.STOPPED
 
 
 def serf_agent(name, address, key, procs, tmp_path):

@@ -491,27 +491,34 @@ class Agent:
             except queue.Empty:
                 event = ("tick",)
             now = time.monotonic()
-            changed = event[0] != "tick"     # what to publish and apply is worked out again only then
-            if event[0] == "probe":
-                self.probe_done(*event[1:])
-            elif event[0] == "members":
-                self.members_arrived(event[1])
-            elif event[0] == "hint":
-                self.hint_arrived(event[1], event[2], now)
-            elif event[0] == live_hint.HELD:
-                self.load_held()                # now, not at the next look (up to PROCESSES_EVERY later)
-            if self.load_config():
-                self.polls.put("now")
-                changed = True
-            if now >= self.next_processes:
-                self.load_held()
-                self.watch_processes(now)
-                self.next_processes = now + PROCESSES_EVERY
-                changed = True
-            self.start_probes(now)
-            if changed:
+            if self.handle(event, now):
                 self.update(now)
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def handle(self, event, now):
+        """One event of the queue, or a tick; True when what to publish and apply must be worked out again."""
+        changed = event[0] != "tick"
+        if event[0] == "probe":
+            self.probe_done(*event[1:])
+        elif event[0] == "members":
+            self.members_arrived(event[1])
+        elif event[0] == "hint":
+            self.hint_arrived(event[1], event[2], now)
+        elif event[0] == live_hint.HELD and self.load_held():
+            # Now, not at the next look (up to PROCESSES_EVERY later), and the processes with it: a task
+            # let back may have been stopped while held (a handover's old task), and would count healthy
+            # again, and take requests, until that look.
+            self.watch_processes(now)
+        if self.load_config():
+            self.polls.put("now")
+            changed = True
+        if now >= self.next_processes:
+            self.load_held()
+            self.watch_processes(now)
+            self.next_processes = now + PROCESSES_EVERY
+            changed = True
+        self.start_probes(now)
+        return changed
 
 
 def hint_payload(node, tag):
