@@ -54,7 +54,7 @@ SETTLE = 3.0                 # after a start, facts wait this long for a peer to
 HEARTBEAT = 3.0              # the facts are refreshed this often (availability.STALE_AFTER trusts 15 s)
 HINT_WINDOW = 2.0            # after an event without its tag, poll Serf until the tag arrives, this long
 HINT_POLL = 0.05
-HINT_HOLD = 5.0              # a tag an event carried stands this long against an older one in Serf's list
+HINT_HOLD = 30.0             # a tag an event carried stands against an older one in Serf's list at most this long
 HINT_PAYLOAD_LIMIT = 256     # Serf refuses user events over 512 bytes: a longer tag is announced by its number
 PROBE_WORKERS = 8
 
@@ -241,7 +241,7 @@ class Agent:
         if mine is not None and self.tag is not None and mine["tags"].get(membership.HEALTH_TAG) != self.tag:
             self.publishes.put(Publish(self.tag, announce=False))    # Serf restarted and lost it: set it again
 
-    def remote_health(self, member, now):
+    def remote_health(self, member, now, from_event=False):
         """A host's tasks' health from its tag. A tag for another task list keeps what was known by
         name; a host that is not alive, or alive again without its tag yet (just rebooted), knows nothing.
         A tag older than the one the host's last event carried is Serf's list not caught up yet."""
@@ -254,8 +254,7 @@ class Agent:
             self.hinted.pop(host, None)
             return
         seq, decoded = membership.decode(tag, names)
-        hinted_seq, hold_until = self.hinted.get(host, (None, 0.0))
-        if now < hold_until and (seq is None or seq < hinted_seq):
+        if not from_event and self.list_behind(host, seq, now):
             return
         known = self.remote.get(host, {})
         if decoded is not None:
@@ -272,7 +271,19 @@ class Agent:
         if seq is None or host == self.config["node"] or host not in self.config["view"]:
             return
         self.hinted[host] = (seq, now + HINT_HOLD)
-        self.remote_health({"name": host, "tags": {membership.HEALTH_TAG: tag}}, now)
+        self.remote_health({"name": host, "tags": {membership.HEALTH_TAG: tag}}, now, from_event=True)
+
+    def list_behind(self, host, seq, now):
+        """Whether a tag of Serf's list is older than the one the host's last event carried. The event's
+        tag stands until the list has caught up with it, not for a fixed time: gossip can lag seconds on
+        a busy host. HINT_HOLD bounds it, so that a clock that went back cannot freeze a host's health."""
+        hinted = self.hinted.get(host)
+        if hinted is None:
+            return False
+        if now < hinted[1] and (seq is None or seq < hinted[0]):
+            return True
+        del self.hinted[host]              # caught up (or too long): the list is the truth again
+        return False
 
     # ---- what everyone is told -----------------------------------------------------------
 

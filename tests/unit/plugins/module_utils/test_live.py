@@ -138,8 +138,21 @@ def test_a_tag_carried_by_an_event_counts_at_once_and_an_older_one_in_serf_s_lis
     assert agent.remote["h1"] == {"web.1": True}
     agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 2.0)    # Serf's list lags
     assert agent.remote["h1"] == {"web.1": True}
+    agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 9.0)    # seconds, on a busy host
+    assert agent.remote["h1"] == {"web.1": True}
     agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 1.0 + live_agent.HINT_HOLD + 0.1)
     assert agent.remote["h1"] == {"web.1": False}      # past the hold, Serf's list is the truth again
+
+
+def test_the_event_s_tag_stands_only_until_serf_s_list_has_caught_up_with_it(tmp_path):
+    agent = _agent_seeing_h1_alive(tmp_path)
+    up = membership.encode(200, ["web.1"], {"web.1"})
+    agent.hint_arrived("h1", up, 1.0)
+    agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: up}}, 1.5)      # the list has it
+    assert agent.hinted == {}
+    older = membership.encode(100, ["web.1"], set())       # a clock that went back: the list is the truth
+    agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: older}}, 2.0)
+    assert agent.remote["h1"] == {"web.1": False}
 
 
 def test_an_event_names_a_tag_too_long_for_serf_by_its_number(tmp_path):
