@@ -281,6 +281,9 @@ class Agent:
         if hinted is None:
             return False
         if now < hinted[1] and (seq is None or seq < hinted[0]):
+            late = now - (hinted[1] - HINT_HOLD)
+            if late > HINT_WINDOW:          # the poller gave up waiting for it: worth a line in the log
+                log("%s: Serf's list is still behind its event %.1f s after it" % (host, late))
             return True
         del self.hinted[host]              # caught up (or too long): the list is the truth again
         return False
