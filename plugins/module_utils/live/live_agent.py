@@ -108,7 +108,7 @@ class Agent:
         self.held = set()            # local tasks a rollout holds out of traffic (hold.py)
         self.held_mtime = None
         self.remote = {}             # host -> {task name: healthy}
-        self.hinted = {}             # host -> (seq, monotonic until): the tag its last event carried
+        self.hinted = {}             # host -> (seq, monotonic time it came): the tag its last event carried
         self.statuses = {}           # host -> Serf status
         self.members = []            # every member Serf knows, planned or not: [{name, addr, status}]
         self.started = time.monotonic()
@@ -270,20 +270,19 @@ class Agent:
         seq = membership.decode(tag, [])[0]
         if seq is None or host == self.config["node"] or host not in self.config["view"]:
             return
-        self.hinted[host] = (seq, now + HINT_HOLD)
+        self.hinted[host] = (seq, now)
         self.remote_health({"name": host, "tags": {membership.HEALTH_TAG: tag}}, now, from_event=True)
 
     def list_behind(self, host, seq, now):
         """Whether a tag of Serf's list is older than the one the host's last event carried. The event's
         tag stands until the list has caught up with it, not for a fixed time: gossip can lag seconds on
         a busy host. HINT_HOLD bounds it, so that a clock that went back cannot freeze a host's health."""
-        hinted = self.hinted.get(host)
-        if hinted is None:
+        if host not in self.hinted:
             return False
-        if now < hinted[1] and (seq is None or seq < hinted[0]):
-            late = now - (hinted[1] - HINT_HOLD)
-            if late > HINT_WINDOW:          # the poller gave up waiting for it: worth a line in the log
-                log("%s: Serf's list is still behind its event %.1f s after it" % (host, late))
+        hinted_seq, came = self.hinted[host]
+        if now - came < HINT_HOLD and (seq is None or seq < hinted_seq):
+            if now - came > HINT_WINDOW:    # gossip takes about a second: a lag past this is worth a line
+                log("%s: Serf's list is still behind its event %.1f s after it" % (host, now - came))
             return True
         del self.hinted[host]              # caught up (or too long): the list is the truth again
         return False
