@@ -201,89 +201,20 @@ results:
   elements: dict
 """
 
-import contextlib
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, validated
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, lb_nftables, netns, nftables
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records, live_balancing
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
-
-
-SERVICES_SPEC = dict(services=dict(type="list", elements="dict", default=[], options=dict(
-    fwmark=dict(type="int", required=True),
-    vip=dict(type="str", required=True),
-    protocol=dict(type="str", default=lb.SERVICE_DEFAULTS["protocol"], choices=list(lb.PROTOCOLS)),
-    port=dict(type="int"),
-    target_port=dict(type="int"),
-    scheduler=dict(type="str", default=lb.SERVICE_DEFAULTS["scheduler"]),
-    masquerade=dict(type="bool", default=lb.SERVICE_DEFAULTS["masquerade"]),
-    backends=dict(type="list", elements="dict", default=[], options=dict(
-        address=dict(type="str", required=True),
-        weight=dict(type="int", default=lb.BACKEND_DEFAULTS["weight"]),
-        task=dict(type="str"),
-        host=dict(type="str"),
-    )),
-)))
-
-
-def _program(module, where, planned, changes):
-    """In a sandbox, through the live layer (masked, recorded, locked); in the host namespace, as planned."""
-    p = module.params
-    if not where:
-        return balancer.reconcile(p["backend"], planned, p["table"], changes), []
-    # Check mode only reads: it neither takes the lock nor makes its file.
-    with contextlib.nullcontext() if module.check_mode else lb_records.locked(p["state_dir"]):
-        facts = availability.read(p["state_dir"])
-        result = live_balancing.reconcile(p["state_dir"], where, p["backend"], planned, p["table"], changes, facts)
-    return result, live_balancing.held_back(planned, availability.mask_backends(planned, facts))
-
-
-def _reconcile(module, where, services, empty_is_absent):
-    """One namespace: returns the reconcile function Batch runs."""
-    p = module.params
-    planned = services if p["state"] == "present" and (services or not empty_is_absent) else None
-
-    def reconcile(changes):
-        if where and not netns.exists(where):
-            return _missing_sandbox(module, where, planned, changes)
-        with netns.inside(where) if where else contextlib.nullcontext():
-            # IPVS, /proc/sys/net and nft all act on the current namespace
-            (backend, before, after, now), held = _program(module, where, planned, changes)
-        return ("".join(line + "\n" for line in before), "".join(line + "\n" for line in after),
-                {"backend": backend, "services": lb.summary(now), "held_back": held})
-    return reconcile
-
-
-def _missing_sandbox(module, where, planned, changes):
-    facts = {"backend": module.params["backend"], "services": [], "held_back": []}
-    if planned is None:     # nothing left in the kernel; its record may be
-        record = lb_records.record_path(module.params["state_dir"], where)
-        if os.path.exists(record):
-            changes("forget the balancing record %s" % record, os.unlink, record)
-        return "", "", facts
-    if not module.check_mode:
-        raise lb.LbError("no such network namespace")
-    # Check mode before the sandbox exists: everything listed would be made.
-    changes.predict("program %d virtual services in %s (sandbox not made yet)" % (len(planned), where))
-    return "", "", facts
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import lb_nftables, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import balancing
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             netns=dict(type="str"),
-            sandboxes=dict(type="list", elements="dict", options=dict(
-                sandbox=dict(type="str", required=True),
-                services=dict(type="list", elements="dict", default=[]),
-            )),
-            balancing=dict(type="list", elements="dict", options=dict(
-                sandboxes=dict(type="list", elements="str", required=True),
-                services=dict(type="list", elements="dict", default=[]),
-            )),
-            services=SERVICES_SPEC["services"],
+            sandboxes=dict(type="list", elements="dict", options=balancing.SANDBOXES_OPTIONS),
+            balancing=dict(type="list", elements="dict", options=balancing.BALANCING_OPTIONS),
+            services=balancing.SERVICES_SPEC["services"],
             backend=dict(type="str", default="auto", choices=["auto", "ipvs", "nftables"]),
             table=dict(type="str", default=lb_nftables.DEFAULT_TABLE),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
@@ -294,24 +225,19 @@ def main():
     )
     netns.require_pyroute2(module)
     p = module.params
-    p["backend"] = balancer.resolved(p["backend"])
     single = p["sandboxes"] is None and p["balancing"] is None
-    if p["balancing"] is not None:
-        labelled = [("balancing[%d]" % i, item) for i, group in enumerate(p["balancing"])
-                    for item in lb.per_sandbox([group])]
+    if single:
+        items = [{"sandbox": p["netns"], "services": p["services"]}]
     else:
-        labelled = [("sandboxes[%d]" % i, item) for i, item in enumerate(p["sandboxes"] or [])]
-    for where, item in labelled:
-        item["services"] = validated(module, SERVICES_SPEC, {"services": item["services"]},
-                                     "%s (%s)" % (where, item["sandbox"]))["services"]
-    items = [{"sandbox": p["netns"], "services": p["services"]}] if single else [item for _where, item in labelled]
-    batch = Batch(module.check_mode, (lb.LbError, nftables.NftError) + netns.KERNEL_ERRORS)
-    for item in items:
-        where = item["sandbox"]
-        batch.run("netns " + where if where else "host namespace", _reconcile(module, where, item["services"], not single))
+        key = "sandboxes" if p["sandboxes"] is not None else "balancing"
+        items = balancing.checked(module, key, p[key], grouped=key == "balancing")
+    lb = balancing.Balancing(p["backend"], p["table"], p["state_dir"])
+    batch = Batch(module.check_mode, balancing.ERRORS)
+    # A list's empty set of services removes the namespace's table; the single form keeps an empty one.
+    lb.run(batch, items, p["state"] == "present", empty_is_absent=not single)
     if single:
         result = batch.results[0]
-        batch.exit(module, backend=result.get("backend", p["backend"]), services=result.get("services", []),
+        batch.exit(module, backend=result.get("backend", lb.backend), services=result.get("services", []),
                    held_back=result.get("held_back", []))
     batch.exit(module)
 

@@ -96,67 +96,31 @@ table:
   returned: always
   type: str
   sample: ip swarmnet_mesh
+actions:
+  description: The changes made (or that would be made, in check mode).
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.6.0
+results:
+  description: One item, the table's result (its C(name), C(changed), C(actions), or C(failed) and C(msg)).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.6.0
 """
 
-import ipaddress
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import mesh, nftables
-
-PORT = dict(protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]), port=dict(type="int", required=True))
-
-
-def _check(module):
-    p = module.params
-    seen = set()
-    for key in ("ingress", "host"):
-        for i, item in enumerate(p[key]):
-            where = "%s[%d]" % (key, i)
-            for field in ("port", "target_port"):
-                if field in item and not 1 <= item[field] <= 65535:
-                    module.fail_json(msg="%s.%s=%r: not a port (1-65535)" % (where, field, item[field]))
-            if (item["protocol"], item["port"]) in seen:
-                module.fail_json(msg="%s.port=%r: %s port published twice" % (where, item["port"], item["protocol"]))
-            seen.add((item["protocol"], item["port"]))
-            for j, address in enumerate([item["address"]] if key == "ingress" else item["backends"]):
-                try:
-                    ipaddress.IPv4Address(address)
-                except ValueError:
-                    module.fail_json(msg="%s address %d=%r: not an IPv4 address" % (where, j, address))
-    if p["egress_subnet"]:
-        try:
-            ipaddress.IPv4Network(p["egress_subnet"])
-        except ValueError:
-            module.fail_json(msg="egress_subnet=%r: not an IPv4 network" % p["egress_subnet"])
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import mesh
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            ingress=dict(type="list", elements="dict", default=[],
-                         options=dict(PORT, address=dict(type="str", required=True))),
-            host=dict(type="list", elements="dict", default=[],
-                      options=dict(PORT, target_port=dict(type="int", required=True),
-                                   backends=dict(type="list", elements="str", default=[]))),
-            egress_subnet=dict(type="str"),
-            bridge=dict(type="str", default="swarmnet_gwbr"),
-            table=dict(type="str", default=mesh.DEFAULT_TABLE),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    _check(module)
-    if not module.get_bin_path("nft"):
-        module.fail_json(msg="nft is not installed on this host: run the swarmnet.overlay.prereqs role")
-    body = None if p["state"] == "absent" else \
-        mesh.render(p["table"], p["bridge"], p["ingress"], p["host"], p["egress_subnet"])
-    try:
-        changed, before, after = nftables.reconcile(mesh.FAMILY, p["table"], body, module.check_mode)
-    except (nftables.NftError, OSError) as exc:
-        module.fail_json(msg="table %s %s: %s" % (mesh.FAMILY, p["table"], exc))
-    module.exit_json(changed=changed, table="%s %s" % (mesh.FAMILY, p["table"]),
-                     diff={"before": before, "after": after})
+    module = AnsibleModule(argument_spec=mesh.OPTIONS, supports_check_mode=True)
+    mesh.check(module, module.params)
+    batch = Batch(module.check_mode, mesh.ERRORS)
+    mesh.run(batch, module.params)
+    batch.exit(module, table=mesh.label(module.params))
 
 
 if __name__ == "__main__":

@@ -46,40 +46,36 @@ path:
   returned: always
   type: str
   sample: /var/lib/swarmnet/services.json
+actions:
+  description: The changes made (or that would be made, in check mode).
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.6.0
+results:
+  description: One item, the registry's result (its C(name), C(changed), C(actions), or C(failed) and C(msg)).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.6.0
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import registry
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import registry as records
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import registry
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            services=dict(type="list", elements="dict", default=[]),
-            state_dir=dict(type="path", default="/var/lib/swarmnet"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-        ),
+        argument_spec=dict(registry.OPTIONS, state_dir=dict(type="path", default="/var/lib/swarmnet")),
         supports_check_mode=True,
     )
     p = module.params
-    for i, svc in enumerate(p["services"]):
-        if not isinstance(svc.get("name"), str):
-            module.fail_json(msg="services[%d].name=%r: every entry needs a name" % (i, svc.get("name")))
-    before = registry.read_text(p["state_dir"])
-    after = registry.text(p["services"]) if p["state"] == "present" else ""
-    changed = before != after
-    if changed and not module.check_mode:
-        try:
-            if p["state"] == "present":
-                registry.write(p["state_dir"], after)
-            else:
-                os.unlink(registry.path(p["state_dir"]))
-        except OSError as exc:
-            module.fail_json(msg="%s: %s" % (registry.path(p["state_dir"]), exc))
-    module.exit_json(changed=changed, path=registry.path(p["state_dir"]),
-                     diff={"before": before, "after": after})
+    registry.check(module, p["services"])
+    batch = Batch(module.check_mode, registry.ERRORS)
+    registry.run(batch, p["services"], p["state_dir"], p["state"] == "present")
+    batch.exit(module, path=records.path(p["state_dir"]))
 
 
 if __name__ == "__main__":

@@ -143,119 +143,48 @@ actions:
   elements: str
 """
 
-import os
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import tasks
+
+SINGLE = ("name", "service", "netns", "command") + tasks.PROCESS     # the options of the single form
 
 
-def _reconcile(module, runner, spec):
-    """One task: returns the reconcile function Batch runs."""
-    def reconcile(changes):
-        before = runner.describe(spec["name"])
-        pid = None
-        if module.params["state"] == "present":
-            pid = runner.ensure_present(spec, changes)
-        else:
-            runner.ensure_absent(spec["name"], changes)
-        if not module.check_mode:
-            after = runner.describe(spec["name"])
-        else:
-            after = runner.render(spec) if module.params["state"] == "present" else ""
-        return before, after, {"pid": pid}
-    return reconcile
-
-
-PROCESS = ("env", "user", "working_dir")     # what a process starts with, each only when given
-
-
-def _process_problem(item):
-    """Why the host cannot start `item`'s process as asked (key, why), or None."""
-    env = item["env"] or {}
-    for name, value in env.items():
-        if not isinstance(value, str) or "=" in name or not name:
-            return "env", "must map variable names to strings"
-    if item["user"] is not None:
-        try:
-            supervisor.user_entry(item["user"])
-        except KeyError:
-            return "user", "no such user on this host"
-    if item["working_dir"] is not None and not os.path.isdir(item["working_dir"]):
-        return "working_dir", "no such directory on this host"
-    return None
-
-
-def _specs(module):
-    """The tasks asked for, checked before any is touched; the single form is a list of one."""
-    p = module.params
-    single = p["tasks"] is None
-    given = [dict({"name": p["name"], "service": p["service"], "sandbox": p["netns"], "command": p["command"]},
-                  **{field: p[field] for field in PROCESS})] if single else p["tasks"]
-    specs = []
-    for i, item in enumerate(given):
-        fields = ("name", "sandbox", "command") + PROCESS
-        keys = dict({field: field for field in fields}, sandbox="netns") if single else \
-            {field: "tasks[%d].%s" % (i, field) for field in fields}
-        for field in ("name", "sandbox"):
-            if item[field] is not None and not naming.SANDBOX_RE.match(item[field]):
-                module.fail_json(msg="%s=%r: not a valid task or namespace name" % (keys[field], item[field]))
-        if p["state"] == "present":
-            if not item["sandbox"]:
-                module.fail_json(msg="%s=%r: give the task's sandbox" % (keys["sandbox"], item["sandbox"]))
-            if not item["command"]:
-                module.fail_json(msg="%s=%r: give the program and its arguments" % (keys["command"], item["command"]))
-            if not os.path.exists("/run/netns/" + item["sandbox"]) and not module.check_mode:
-                module.fail_json(msg="%s=%r: no such network namespace (create the sandbox first)"
-                                 % (keys["sandbox"], item["sandbox"]))
-            problem = _process_problem(item)
-            if problem is not None:
-                module.fail_json(msg="%s=%r: %s" % (keys[problem[0]], item[problem[0]], problem[1]))
-        specs.append(dict({"name": item["name"], "service": item["service"] or item["name"].split(".")[0],
-                           "netns": item["sandbox"], "command": item["command"]},
-                          **{field: item[field] for field in PROCESS if item[field] is not None}))
-    return single, specs
+def _given(p):
+    """(single, items): the single form is a list of one, its netns the item's sandbox."""
+    if p["tasks"] is not None:
+        return False, p["tasks"]
+    return True, [dict({"sandbox": p["netns"]}, **{field: p[field] for field in SINGLE if field != "netns"})]
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str"),
-            tasks=dict(type="list", elements="dict", options=dict(
-                name=dict(type="str", required=True),
-                service=dict(type="str"),
-                sandbox=dict(type="str"),
-                command=dict(type="list", elements="str"),
-                env=dict(type="dict"),
-                user=dict(type="str"),
-                working_dir=dict(type="str"),
-            )),
-            service=dict(type="str"),
+            {field: dict(spec, required=False) for field, spec in tasks.OPTIONS.items() if field != "sandbox"},
             netns=dict(type="str"),
-            command=dict(type="list", elements="str"),
-            env=dict(type="dict"),
-            user=dict(type="str"),
-            working_dir=dict(type="str"),
+            tasks=dict(type="list", elements="dict", options=tasks.OPTIONS),
             supervisor=dict(type="str", default="auto", choices=["auto", "systemd", "swarmnet"]),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         required_one_of=[("name", "tasks")],
-        mutually_exclusive=[("tasks", field) for field in ("name", "service", "netns", "command") + PROCESS],
+        mutually_exclusive=[("tasks", field) for field in SINGLE],
         supports_check_mode=True,
     )
-    single, specs = _specs(module)
+    p = module.params
+    single, given = _given(p)
+    key_of = (lambda i, field: "netns" if field == "sandbox" else field) if single else \
+        (lambda i, field: "tasks[%d].%s" % (i, field))
+    specs = tasks.checked(module, given, p["state"] == "present", key_of)
     try:
-        runner = task.backend(module.params["supervisor"], module.run_command, module.params["state_dir"],
-                              sys.executable)
+        runner = task.backend(p["supervisor"], module.run_command, p["state_dir"], sys.executable)
     except task.TaskError as exc:
         module.fail_json(msg=str(exc))
-    batch = Batch(module.check_mode, (task.TaskError, OSError))
-    for spec in specs:
-        batch.run("task %s" % spec["name"], _reconcile(module, runner, spec))
-    pids = {spec["name"]: result["pid"] for spec, result in zip(specs, batch.results) if result.get("pid")}
+    batch = Batch(module.check_mode, tasks.ERRORS)
+    pids = tasks.run(batch, runner, specs, p["state"] == "present")
     if single:
         batch.exit(module, supervisor=runner.kind, pids=pids, pid=batch.results[0].get("pid"))
     batch.exit(module, supervisor=runner.kind, pids=pids)

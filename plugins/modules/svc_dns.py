@@ -100,102 +100,40 @@ actions:
   returned: always
   type: list
   elements: str
+results:
+  description: One item, the resolver's result (its C(name), C(changed), C(actions), C(pid) and C(upstreams), or C(failed) and C(msg)).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.6.0
 """
 
-import ipaddress
-import os
-import re
 import sys
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import dns_server, files, resolver, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import dns_records
-from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
-
-DOMAIN_RE = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-
-
-def _check(module):
-    p = module.params
-    for i, address in enumerate(p["upstreams"] or []):
-        try:
-            ipaddress.IPv4Address(address)
-        except ValueError:
-            module.fail_json(msg="upstreams[%d]=%r: not an IPv4 address" % (i, address))
-    if p["domain"] is not None and not DOMAIN_RE.match(p["domain"]):
-        module.fail_json(msg="domain=%r: not a DNS name of lower-case labels" % p["domain"])
-    if not 0 <= p["ttl"] <= 86400:
-        module.fail_json(msg="ttl=%r: must be 0-86400" % p["ttl"])
-    if not 0 < p["timeout"] <= 30:
-        module.fail_json(msg="timeout=%r: must be more than 0 and at most 30 seconds" % p["timeout"])
-    for name, networks in p["sandboxes"].items():
-        if not isinstance(networks, list):
-            module.fail_json(msg="sandboxes[%r]=%r: must be a list of network names" % (name, networks))
-    for i, svc in enumerate(p["services"]):
-        if not isinstance(svc.get("name"), str):
-            module.fail_json(msg="services[%d].name=%r: every entry needs a name" % (i, svc.get("name")))
-
-
-def _absent(runner, state_dir, keep_program, changes):
-    runner.ensure_absent(resolver.TASK_NAME, changes)
-    path = dns_server.config_path(state_dir)
-    if os.path.exists(path):
-        changes("remove %s" % path, os.unlink, path)
-    resolver.ensure_resolv_confs({}, None, changes)
-    resolver.forget_loaded(changes, state_dir)
-    if not keep_program:
-        resolver.remove_program(changes)
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import dns
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            sandboxes=dict(type="dict", default={}),
-            services=dict(type="list", elements="dict", default=[]),
-            upstreams=dict(type="list", elements="str"),
-            ttl=dict(type="int", default=dns_records.DEFAULT_TTL),
-            domain=dict(type="str"),
-            timeout=dict(type="float", default=dns_server.DEFAULT_TIMEOUT),
+            dns.OPTIONS,
             supervisor=dict(type="str", default="auto", choices=["auto", "systemd", "swarmnet"]),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
-            keep_program=dict(type="bool", default=False),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         supports_check_mode=True,
     )
-    if dns_records.A is None:
-        module.fail_json(msg=missing_required_lib("dnslib") + " Run the swarmnet.overlay.prereqs role first.")
-    _check(module)
     p = module.params
-    upstreams = p["upstreams"] if p["upstreams"] is not None else resolver.host_upstreams()
-    config_path = dns_server.config_path(p["state_dir"])
-    before = files.read(config_path) or ""
-    changes = Changes(module.check_mode)
-    pid = None
+    dns.check(module, p)
     try:
         runner = task.backend(p["supervisor"], module.run_command, p["state_dir"], sys.executable)
-        if p["state"] == "absent":
-            _absent(runner, p["state_dir"], p["keep_program"], changes)
-            after = ""
-        else:
-            after = resolver.config_text(p["sandboxes"], p["services"], upstreams, p["ttl"], p["domain"],
-                                         p["timeout"])
-            program = resolver.program_files()
-            files.ensure(program, changes)
-            records_changed = files.ensure({config_path: after}, changes)
-            resolver.ensure_resolv_confs(p["sandboxes"], p["domain"], changes)
-            started = len(changes.done)
-            pid = runner.ensure_present(resolver.task_spec(sys.executable, p["state_dir"], program), changes)
-            if records_changed and len(changes.done) == started and pid is not None:
-                changes("reload the resolver (SIGHUP to %d)" % pid, resolver.reload, pid)
-            if not module.check_mode and not resolver.wait_served(p["state_dir"], after, p["sandboxes"]):
-                module.fail_json(msg="svc_dns: the resolver (pid %s) did not load its records within %d s; see %s"
-                                 % (pid, resolver.LOAD_WAIT, os.path.join(p["state_dir"], "tasks", resolver.TASK_NAME + ".log")),
-                                 actions=changes.done)
-    except (task.TaskError, OSError) as exc:
-        module.fail_json(msg="svc_dns: %s" % exc, actions=changes.done)
-    module.exit_json(changed=changes.changed, pid=pid, upstreams=upstreams, actions=changes.done,
-                     diff={"before": before, "after": after})
+    except task.TaskError as exc:
+        module.fail_json(msg="svc_dns: %s" % exc)
+    batch = Batch(module.check_mode, dns.ERRORS)
+    result = dns.run(batch, p, runner, p["state_dir"], sys.executable)
+    batch.exit(module, pid=result.get("pid"), upstreams=result.get("upstreams", []))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records, live_balancing
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
-from ansible_collections.swarmnet.overlay.plugins.modules import ipvs_service
+from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import balancing
 
 PLANNED = [{"fwmark": 256, "vip": "10.10.1.8", "backends": [
     {"address": "10.10.1.5", "task": "web.1", "host": "h1"},
@@ -47,7 +47,7 @@ def test_a_record_reads_the_same_whether_the_restore_or_the_module_wrote_it():
     rewrites every record and reports a change."""
     plan_entries = PLANNED + [{"fwmark": 257, "vip": "172.18.0.2", "protocol": "tcp", "port": 8080,
                                "target_port": 80, "masquerade": True, "backends": [{"address": "10.255.0.5"}]}]
-    as_module_gets_them = ArgumentSpecValidator(ipvs_service.SERVICES_SPEC).validate(
+    as_module_gets_them = ArgumentSpecValidator(balancing.SERVICES_SPEC).validate(
         {"services": plan_entries}).validated_parameters["services"]
     assert lb.with_defaults(plan_entries) == as_module_gets_them
     assert lb.with_defaults(as_module_gets_them) == as_module_gets_them
