@@ -76,7 +76,7 @@ class Batch:
         module.exit_json(changed=self.changed, actions=self.actions, results=self.results, diff=self.diffs, **extra)
 
 
-def exit_steps(module, steps):
+def exit_steps(module, steps, **extra):
     """Ends a run of several kinds in order, [(key, Batch)]: each kind's results under its key, every
     action and diff in the order made, failed when an item failed (the run stopped after its kind)."""
     results = {}
@@ -87,5 +87,6 @@ def exit_steps(module, steps):
     actions = [action for batch in batches for action in batch.actions]
     failures = [failure for batch in batches for failure in batch.failures]
     if failures:
-        module.fail_json(msg="; ".join(failures), changed=changed, actions=actions, **results)
-    module.exit_json(changed=changed, actions=actions, diff=[d for batch in batches for d in batch.diffs], **results)
+        module.fail_json(msg="; ".join(failures), changed=changed, actions=actions, **results, **extra)
+    module.exit_json(changed=changed, actions=actions, diff=[d for batch in batches for d in batch.diffs], **results,
+                     **extra)

@@ -195,3 +195,68 @@ def test_a_task_starts_with_its_env_user_and_working_dir(run_module, tmp_path):
     again = run_module("service_task", tasks=[dict(job, env={"GREETING": "again"})], **common)
     assert again["changed"] and again["results"][0]["pid"] != made["results"][0]["pid"]
     run_module("service_task", tasks=[{"name": "job.1"}], state="absent", **common)
+
+
+def test_services_host_runs_the_hosts_services_in_one_module_run(run_module, tmp_path):
+    """Resolver, task, balancing, routing mesh and registry in one module run: bad input refused before
+    anything changes, check mode predicting the run, a second run with nothing to do, a kind that fails
+    stopping the kinds after it, and everything removed in one run again."""
+    netns.create("web.1")
+    state = tmp_path / "state"
+    registry = [{"name": "web", "endpoint_mode": "vip", "networks": ["front"], "vips": {"front": "10.10.1.8"},
+                 "tasks": [{"name": "web.1", "addresses": {"front": "10.10.1.5"}}]}]
+    vip = {"fwmark": 256, "vip": "10.10.1.8", "backends": [{"address": "10.10.1.5", "task": "web.1", "host": "h1"}]}
+    host = dict(
+        dns={"sandboxes": {"web.1": ["front"]}, "services": registry, "upstreams": ["198.18.9.53"]},
+        tasks=[{"name": "web.1", "service": "web", "sandbox": "web.1",
+                "command": [sys.executable, "-c", "import time; time.sleep(600)"]}],
+        balancing=[{"sandboxes": ["web.1"], "services": [vip]}],
+        mesh={"ingress": [{"port": 8080, "address": "172.18.0.2"}], "egress_subnet": "172.18.0.0/16"},
+        registry={"services": registry},
+        supervisor="swarmnet", backend="nftables", state_dir=str(state))
+    kinds = ["dns", "tasks", "balancing", "mesh", "registry"]
+
+    def made_here():
+        with netns.inside("web.1"):
+            balanced = nftables.exists("ip", "swarmnet_lb")
+        return {"balancing": balanced, "mesh": nftables.exists(mesh.FAMILY, mesh.DEFAULT_TABLE),
+                "registry": os.path.exists(state / "services.json"), "tasks": os.path.exists(state / "tasks"),
+                "dns": os.path.exists("/etc/netns/web.1/resolv.conf")}
+
+    refused = run_module("services_host", **dict(host, mesh=dict(host["mesh"], ingress=[{"port": 0, "address": "172.18.0.2"}])))
+    assert refused["failed"] and refused["msg"] == "mesh.ingress[0].port=0: not a port (1-65535)"
+    predicted = run_module("services_host", check=True, **host)
+    assert predicted["changed"] and all(predicted[kind][0]["changed"] for kind in kinds)
+    assert not any(made_here().values())          # neither the refused run nor check mode made anything
+    try:
+        made = run_module("services_host", **host)
+        assert made["changed"] and all(made_here().values()), made
+        assert predicted["actions"] == made["actions"]
+        assert made["pids"] == {"web.1": made["tasks"][0]["pid"]}
+        assert _net_inode(made["pids"]["web.1"]) == os.stat("/run/netns/web.1").st_ino
+        assert made["dns"][0]["pid"] and made["balancing"][0]["backend"] == "nftables"
+        again = run_module("services_host", **host)
+        assert again["changed"] is False and again["actions"] == [] and again["diff"] == []
+
+        # Balancing in a sandbox that is not there fails at run time: the mesh and the registry after it are not run.
+        broken = run_module("services_host", **dict(host, balancing=[{"sandboxes": ["gone.1"], "services": [vip]}],
+                                                    mesh=dict(host["mesh"], egress_subnet=None),
+                                                    registry={"services": []}))
+        assert broken["failed"] and broken["msg"] == "netns gone.1: no such network namespace"
+        assert broken["mesh"] == [] and broken["registry"] == [] and len(broken["tasks"]) == 1
+        assert os.path.exists(state / "services.json")
+    finally:
+        # web.1's backend drained everywhere before web.1 stops, then the sandbox's balancing goes.
+        gone = run_module("services_host", drain=[{"sandboxes": ["web.1"], "services": [dict(vip, backends=[])]}],
+                          absent_tasks=["web.1"], absent_balancing=["web.1"],
+                          dns={"state": "absent"}, mesh={"state": "absent"}, registry={"state": "absent"},
+                          supervisor="swarmnet", backend="nftables", state_dir=str(state))
+    assert gone["changed"] and [kind for kind in kinds if gone[kind]] == kinds
+    assert [(r["name"], r["changed"]) for r in gone["balancing"]] == [("netns web.1", True)] * 2
+    stopped = gone["actions"].index("task web.1: stop task web.1")
+    assert gone["actions"].index("netns web.1: replace nftables table ip swarmnet_lb") < stopped < \
+        gone["actions"].index("netns web.1: delete nftables table ip swarmnet_lb")
+    assert not any(value for key, value in made_here().items() if key != "tasks")
+    assert [name for name in os.listdir(state / "tasks") if name.endswith(".json")] == []     # no task spec left
+    for pid in (made["pids"]["web.1"], made["dns"][0]["pid"]):
+        assert not os.path.exists("/proc/%d/cmdline" % pid) or _zombie(pid)
