@@ -95,16 +95,7 @@ pending:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, waits
-
-
-def _running(pid):
-    """Whether process `pid` runs (a zombie, exited but not yet reaped, does not)."""
-    try:
-        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as stat:
-            return stat.read().rpartition(")")[2].split()[:1] != ["Z"]
-    except OSError:
-        return False
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import waits
 
 
 def main():
@@ -130,19 +121,16 @@ def main():
             pids[name] = int(pid)
         except (TypeError, ValueError):
             module.fail_json(msg="pids.%s=%r: not a process id" % (name, pid))
-    stability = waits.Stability(p["monitor"])
     if p["condition"] == waits.STABLE:
-        def look(now):
-            facts = availability.read(p["state_dir"])
-            node = (facts or {}).get("node")
-            return stability.pending([name for host, name in tasks if host == node], facts, now, pids, _running)
+        def mine(facts):     # the tasks of this host, as its agent names it
+            return [name for host, name in tasks if host == (facts or {}).get("node")]
+        pending, waited, msg = waits.stable(p["state_dir"], mine, pids, p["monitor"], p["timeout"])
     else:
-        look = waits.traffic(p["state_dir"], tasks, p["condition"])
-    pending, waited = waits.until(look, p["timeout"], given_up=lambda: bool(stability.exited))
+        pending, waited = waits.until(waits.traffic(p["state_dir"], tasks, p["condition"]), p["timeout"])
+        msg = waits.failure(p["condition"], pending, "%gs" % p["timeout"]) if pending else None
     result = dict(changed=False, waited=round(waited, 2), pending=[{"what": what, "why": why} for what, why in pending])
     if pending:
-        took = ("%gs" % p["timeout"]) if not stability.exited else ("%.1fs (a started process exited)" % waited)
-        module.fail_json(msg=waits.failure(p["condition"], pending, took), **result)
+        module.fail_json(msg=msg, **result)
     module.exit_json(**result)
 
 

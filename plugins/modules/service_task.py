@@ -81,6 +81,20 @@ options:
     description: Working directory of the process (default C(/)). It must exist on the host.
     type: str
     version_added: 0.6.0
+  stable_for:
+    description:
+      - After the tasks started, wait until each stays healthy with the process started here for this many
+        seconds, as M(swarmnet.overlay.live_wait) with V(stable) and these tasks' RV(pids) waits (a rollout's
+        restart and its watch in one module run). The run fails naming each task that is not, at once when a
+        started process exited, after O(wait_timeout) otherwise.
+      - Needs the live layer (M(swarmnet.overlay.live_agent)). Not with O(state=absent); check mode does not wait.
+    type: float
+    version_added: 0.6.0
+  wait_timeout:
+    description: Seconds to wait for O(stable_for) before failing.
+    type: float
+    default: 60
+    version_added: 0.6.0
   supervisor:
     description: C(auto) takes systemd where it is PID 1, the swarmnet supervisor elsewhere.
     type: str
@@ -131,6 +145,17 @@ pids:
   type: dict
   sample: {"web.1": 4242}
   version_added: 0.6.0
+pending:
+  description: With O(stable_for), the tasks that were not stable when the wait ended, each C(what) and C(why) (empty on success).
+  returned: when O(stable_for) is given and the tasks started
+  type: list
+  elements: dict
+  version_added: 0.6.0
+waited:
+  description: With O(stable_for), seconds waited.
+  returned: when O(stable_for) is given and the tasks started
+  type: float
+  version_added: 0.6.0
 results:
   description: One per task, with its C(name), C(changed), C(actions) and C(pid) (or C(failed) and C(msg)).
   returned: always
@@ -148,6 +173,7 @@ import sys
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import waits
 from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import tasks
 
 SINGLE = ("name", "service", "netns", "command") + tasks.PROCESS     # the options of the single form
@@ -166,6 +192,8 @@ def main():
             {field: dict(spec, required=False) for field, spec in tasks.OPTIONS.items() if field != "sandbox"},
             netns=dict(type="str"),
             tasks=dict(type="list", elements="dict", options=tasks.OPTIONS),
+            stable_for=dict(type="float"),
+            wait_timeout=dict(type="float", default=60.0),
             supervisor=dict(type="str", default="auto", choices=["auto", "systemd", "swarmnet"]),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
             state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -175,6 +203,11 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    for key in ("stable_for", "wait_timeout"):
+        if p[key] is not None and p[key] < 0:
+            module.fail_json(msg="%s=%r: must be 0 or more" % (key, p[key]))
+    if p["stable_for"] is not None and p["state"] == "absent":
+        module.fail_json(msg="stable_for=%r: only with state=present" % p["stable_for"])
     single, given = _given(p)
     key_of = (lambda i, field: "netns" if field == "sandbox" else field) if single else \
         (lambda i, field: "tasks[%d].%s" % (i, field))
@@ -185,9 +218,16 @@ def main():
         module.fail_json(msg=str(exc))
     batch = Batch(module.check_mode, tasks.ERRORS)
     pids = tasks.run(batch, runner, specs, p["state"] == "present")
+    extra = dict(supervisor=runner.kind, pids=pids)
     if single:
-        batch.exit(module, supervisor=runner.kind, pids=pids, pid=batch.results[0].get("pid"))
-    batch.exit(module, supervisor=runner.kind, pids=pids)
+        extra["pid"] = batch.results[0].get("pid")
+    if p["stable_for"] is not None and not module.check_mode and not batch.failures:
+        names = [spec["name"] for spec in specs]
+        pending, waited, msg = waits.stable(p["state_dir"], lambda facts: names, pids, p["stable_for"], p["wait_timeout"])
+        extra.update(waited=round(waited, 2), pending=[{"what": what, "why": why} for what, why in pending])
+        if pending:
+            module.fail_json(msg=msg, changed=batch.changed, actions=batch.actions, results=batch.results, **extra)
+    batch.exit(module, **extra)
 
 
 if __name__ == "__main__":

@@ -260,3 +260,25 @@ def test_services_host_runs_the_hosts_services_in_one_module_run(run_module, tmp
     assert [name for name in os.listdir(state / "tasks") if name.endswith(".json")] == []     # no task spec left
     for pid in (made["pids"]["web.1"], made["dns"][0]["pid"]):
         assert not os.path.exists("/proc/%d/cmdline" % pid) or _zombie(pid)
+
+
+def test_service_task_waits_for_its_tasks_to_be_stable_in_the_same_run(run_module, tmp_path):
+    """stable_for: the restart and its watch in one module run (a rollout's step). Without a live agent
+    nothing is ever stable: the run fails after wait_timeout, naming why, with the task started and its pid."""
+    netns.create("job")
+    job = {"name": "job.1", "service": "job", "sandbox": "job",
+           "command": [sys.executable, "-c", "import time; time.sleep(600)"]}
+    common = {"supervisor": "swarmnet", "state_dir": str(tmp_path / "state")}
+    refused = run_module("service_task", tasks=[{"name": "job.1"}], stable_for=1, state="absent", **common)
+    assert refused["failed"] and refused["msg"] == "stable_for=1.0: only with state=present"
+    try:
+        waited = run_module("service_task", tasks=[job], stable_for=0.5, wait_timeout=1, **common)
+        assert waited["failed"] and waited["changed"] and waited["waited"] >= 1
+        assert waited["msg"] == "not stable after 1s: facts: the live agent of this host has no fresh facts (is it running?)"
+        assert waited["pending"] == [{"what": "facts", "why": "the live agent of this host has no fresh facts (is it running?)"}]
+        assert _net_inode(waited["pids"]["job.1"]) == os.stat("/run/netns/job").st_ino
+        # Check mode does not wait: nothing changes, so nothing is watched.
+        predicted = run_module("service_task", check=True, tasks=[job], stable_for=0.5, wait_timeout=30, **common)
+        assert not predicted.get("failed") and predicted["changed"] is False and "pending" not in predicted
+    finally:
+        run_module("service_task", tasks=[{"name": "job.1"}], state="absent", **common)

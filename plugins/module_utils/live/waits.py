@@ -130,3 +130,28 @@ class Stability:
             if now - seen[1] < self.monitor:
                 out.append((name, "healthy for %.1fs of %gs" % (now - seen[1], self.monitor)))
         return out
+
+
+def running(pid):
+    """Whether process `pid` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        with open("/proc/%d/stat" % pid, encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[:1] != ["Z"]
+    except OSError:
+        return False
+
+
+def stable(state_dir, names_of, pids, monitor, timeout):
+    """Waits until each of this host's tasks named by names_of(facts) is stable (with the process in `pids`,
+    where given), or fails fast once a started process exited. Returns (pending, seconds waited, message or
+    None)."""
+    stability = Stability(monitor)
+
+    def look(now):
+        facts = availability.read(state_dir)
+        return stability.pending(names_of(facts), facts, now, pids, running)
+    pending, waited = until(look, timeout, given_up=lambda: bool(stability.exited))
+    if not pending:
+        return pending, waited, None
+    took = ("%gs" % timeout) if not stability.exited else ("%.1fs (a started process exited)" % waited)
+    return pending, waited, failure(STABLE, pending, took)
