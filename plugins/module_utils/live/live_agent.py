@@ -139,6 +139,7 @@ class Agent:
             if self.config is None:
                 log("no configuration yet (%s)" % exc)
             return False
+        planned_before = set(self.planned_hosts()) if self.config is not None else set()
         self.config, self.config_digest, self.config_mtime = config, digest(text), mtime
         self.serf = membership.Serf(config["rpc_addr"], config["rpc_auth"])
         self.runner = task.backend(config["supervisor"], _run_command, self.state_dir, sys.executable)
@@ -152,8 +153,18 @@ class Agent:
                 kept[spec["name"]] = health.TaskHealth(spec["healthcheck"], spec["supervised"], now)
         self.tasks = kept
         self.next_processes = 0.0
+        self.forget(planned_before - set(self.planned_hosts()))
         log("configuration loaded: %d local tasks, %d peers" % (len(self.tasks), len(config["peers"])))
         return True
+
+    def forget(self, hosts):
+        """Drops what Serf last said of `hosts`, which the configuration no longer plans: facts carry the
+        digest of a configuration as soon as it is read, and the module that wrote it returns then, before
+        Serf's next answer (a host that left the inventory was still in the facts a converge ended with)."""
+        self.statuses = {host: status for host, status in self.statuses.items() if host not in hosts}
+        self.members = [member for member in self.members if member["name"] not in hosts]
+        self.remote = {host: known for host, known in self.remote.items() if host not in hosts}
+        self.hinted = {host: hint for host, hint in self.hinted.items() if host not in hosts}
 
     def load_held(self):
         """(Re)read the held tasks when their file changed; True when it did."""

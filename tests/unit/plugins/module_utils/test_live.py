@@ -173,3 +173,32 @@ def membership_tag(names):
 def test_an_exec_probe_runs_at_the_default_priority_whatever_the_agent_s():
     assert probes.exec_argv("web.1", ["true"], -10) == ["nice", "-n", "10", "ip", "netns", "exec", "web.1", "true"]
     assert probes.exec_argv("web.1", ["true"], 0) == ["ip", "netns", "exec", "web.1", "true"]
+
+
+def _write_agent_config(state_dir, peers):
+    os.makedirs(os.path.dirname(live.agent_config_path(state_dir)), exist_ok=True)
+    config = {"node": "h1", "address": "198.18.0.11", "rpc_addr": "127.0.0.1:7373", "rpc_auth": "", "supervisor": "swarmnet",
+              "tasks": [], "peers": [{"name": name, "address": "198.18.0.%d" % (10 + int(name[1:]))} for name in peers],
+              "view": {name: ["web.%s" % name[1:]] for name in ["h1"] + peers}}
+    with open(live.agent_config_path(state_dir), "w") as f:
+        json.dump(config, f)
+    stat = os.stat(live.agent_config_path(state_dir))
+    os.utime(live.agent_config_path(state_dir), ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))   # read again
+
+
+def test_a_host_the_configuration_no_longer_plans_leaves_the_facts_with_it(tmp_path):
+    """The facts carry the new configuration's digest at once, and live_agent returns then: what Serf last
+    said of a host that left the inventory must not stand in them until Serf's next answer."""
+    agent = live_agent.Agent(str(tmp_path))
+    _write_agent_config(str(tmp_path), ["h2", "h3"])
+    assert agent.load_config()
+    agent.members_arrived([{"name": name, "addr": "198.18.0.%d" % (10 + n), "status": "alive",
+                            "tags": {membership.HEALTH_TAG: membership.encode(100, ["web.%d" % n], {"web.%d" % n})}}
+                           for n, name in ((1, "h1"), (2, "h2"), (3, "h3"), (9, "x"))])
+    assert set(agent.current_facts(1.0)["tasks"]) == {"h1", "h2", "h3"}
+    _write_agent_config(str(tmp_path), ["h2"])
+    assert agent.load_config()
+    facts = agent.current_facts(2.0)
+    assert "h3" not in json.dumps(facts)
+    assert facts["hosts"] == {"h1": "alive", "h2": "alive"} and set(facts["tasks"]) == {"h1", "h2"}
+    assert [m["name"] for m in facts["members"]] == ["h1", "h2", "x"]      # a member never planned stays listed
