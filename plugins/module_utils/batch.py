@@ -90,3 +90,18 @@ def exit_steps(module, steps, **extra):
         module.fail_json(msg="; ".join(failures), changed=changed, actions=actions, **results, **extra)
     module.exit_json(changed=changed, actions=actions, diff=[d for batch in batches for d in batch.diffs], **results,
                      **extra)
+
+
+def run_steps(module, steps, errors, **extra):
+    """Runs a module's kinds in order, [(key, run(batch), or a false value for a kind with nothing to do)], each
+    in a Batch of its own that fails an object on errors[key]; then ends the run as exit_steps does. Once a kind
+    has an object that failed, the kinds after it are not run (they need what it makes); their results are empty."""
+    done = []
+    stopped = False
+    for key, run in steps:
+        batch = Batch(module.check_mode, errors[key])
+        if run and not stopped:
+            run(batch)
+            stopped = bool(batch.failures)
+        done.append((key, batch))
+    exit_steps(module, done, **extra)

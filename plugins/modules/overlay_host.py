@@ -202,7 +202,7 @@ peers:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, exit_steps
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import run_steps
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import (
     encryption, gateway_bridge, networks, peers, sandboxes)
@@ -293,17 +293,9 @@ def main():
         supports_check_mode=True,
     )
     netns.require_pyroute2(module)
-    done = []
-    stopped = False     # a step failed: the steps after it need what it makes
     kinds = {"encryption": encryption, "networks": networks, "gateway_bridge": gateway_bridge, "sandboxes": sandboxes,
              "peers": peers}
-    for key, run in _steps(module):
-        batch = Batch(module.check_mode, kinds[key].ERRORS)
-        if run is not None and not stopped:
-            run(batch)
-            stopped = bool(batch.failures)
-        done.append((key, batch))     # a kind not run still has its (empty) results
-    exit_steps(module, done)
+    run_steps(module, _steps(module), {key: kind.ERRORS for key, kind in kinds.items()})
 
 
 if __name__ == "__main__":

@@ -304,7 +304,7 @@ pids:
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import Batch, exit_steps
+from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import run_steps
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import lb_nftables, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.steps import balancing, dns, mesh, registry, tasks
@@ -372,15 +372,7 @@ def main():
     )
     netns.require_pyroute2(module)
     pids = {}
-    done = []
-    stopped = False     # a step failed: the steps after it need what it makes
-    for key, run in _steps(module, pids):
-        batch = Batch(module.check_mode, KINDS[key].ERRORS)
-        if run and not stopped:
-            run(batch)
-            stopped = bool(batch.failures)
-        done.append((key, batch))     # a kind not run still has its (empty) results
-    exit_steps(module, done, pids=pids)
+    run_steps(module, _steps(module, pids), {key: kind.ERRORS for key, kind in KINDS.items()}, pids=pids)
 
 
 if __name__ == "__main__":
