@@ -109,6 +109,7 @@ class Agent:
         self.held_mtime = None
         self.remote = {}             # host -> {task name: healthy}
         self.hinted = {}             # host -> (seq, monotonic time it came): the tag its last event carried
+        self.taken = {}              # host -> seq of the tag its tasks' health was last taken from
         self.statuses = {}           # host -> Serf status
         self.members = []            # every member Serf knows, planned or not: [{name, addr, status}]
         self.started = time.monotonic()
@@ -165,6 +166,7 @@ class Agent:
         self.members = [member for member in self.members if member["name"] not in hosts]
         self.remote = {host: known for host, known in self.remote.items() if host not in hosts}
         self.hinted = {host: hint for host, hint in self.hinted.items() if host not in hosts}
+        self.taken = {host: seq for host, seq in self.taken.items() if host not in hosts}
 
     def load_held(self):
         """(Re)read the held tasks when their file changed; True when it did."""
@@ -263,10 +265,12 @@ class Agent:
         if self.statuses.get(host) != "alive" or tag is None:
             self.remote.pop(host, None)
             self.hinted.pop(host, None)
+            self.taken.pop(host, None)
             return
         seq, decoded = membership.decode(tag, names)
         if not from_event and self.list_behind(host, seq, now):
             return
+        self.taken[host] = seq
         known = self.remote.get(host, {})
         if decoded is not None:
             changed = ["%s %s" % (n, "healthy" if ok else "not healthy")
@@ -277,9 +281,16 @@ class Agent:
         self.remote[host] = {n: known[n] for n in names if n in known}
 
     def hint_arrived(self, host, tag, now):
-        """A host's new health tag, carried by its event: taken now, without asking Serf."""
+        """A host's new health tag, carried by its event: taken now, without asking Serf. An event no
+        newer than the tag the health was taken from is old news: Serf hands an event this host missed
+        on to it at the next state exchange with a peer, up to half a minute late, after newer ones."""
         seq = membership.decode(tag, [])[0]
         if seq is None or host == self.config["node"] or host not in self.config["view"]:
+            return
+        known = self.taken.get(host)
+        if known is not None and seq <= known:
+            if seq < known:
+                log("%s: an event older than the health known (%d, known %d): ignored" % (host, seq, known))
             return
         self.hinted[host] = (seq, now)
         self.remote_health({"name": host, "tags": {membership.HEALTH_TAG: tag}}, now, from_event=True)

@@ -155,6 +155,22 @@ def test_the_event_s_tag_stands_only_until_serf_s_list_has_caught_up_with_it(tmp
     assert agent.remote["h1"] == {"web.1": False}
 
 
+def test_an_event_older_than_the_health_known_is_old_news(tmp_path):
+    """Serf hands an event a host missed on at its next state exchange with a peer, after newer ones:
+    it must not put a task that died since back into traffic until the next look at the list."""
+    agent = _agent_seeing_h1_alive(tmp_path)
+    up, down = membership.encode(100, ["web.1"], {"web.1"}), membership.encode(200, ["web.1"], set())
+    agent.hint_arrived("h1", down, 1.0)
+    agent.hint_arrived("h1", up, 2.0)                   # late, from an earlier change
+    assert agent.remote["h1"] == {"web.1": False}
+    agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 3.0)    # the list caught up
+    agent.hint_arrived("h1", up, 4.0)
+    agent.hint_arrived("h1", down, 4.5)                 # the same tag again: nothing new
+    assert agent.remote["h1"] == {"web.1": False} and agent.hinted == {}
+    agent.hint_arrived("h1", membership.encode(300, ["web.1"], {"web.1"}), 5.0)
+    assert agent.remote["h1"] == {"web.1": True}
+
+
 def test_an_event_names_a_tag_too_long_for_serf_by_its_number(tmp_path):
     short = membership_tag(["web.1"])
     assert live_agent.hint_payload("h1", short) == "h1 " + short
