@@ -64,6 +64,13 @@ class Publish(NamedTuple):
     tag: str
     announce: bool
 
+    def instead_of(self, earlier):
+        """This publish in the place of `earlier`, not sent yet: a re-set of the same tag keeps its
+        announcement (a member list read before the change would otherwise cancel the event)."""
+        if earlier is not None and earlier.tag == self.tag and earlier.announce:
+            return self._replace(announce=True)
+        return self
+
 
 def digest(text):
     return hashlib.sha256(text.encode()).hexdigest()
@@ -76,14 +83,18 @@ def log(text):
 
 
 class Mailbox:
-    """The latest value for a worker thread: a newer one replaces one not yet taken."""
+    """The latest value for a worker thread: a newer one replaces one not yet taken (through
+    `replace(newer, older)` when given)."""
 
-    def __init__(self):
+    def __init__(self, replace=None):
         self.cond = threading.Condition()
         self.value, self.full = None, False
+        self.replace = replace
 
     def put(self, value):
         with self.cond:
+            if self.full and self.replace is not None:
+                value = self.replace(value, self.value)
             self.value, self.full = value, True
             self.cond.notify()
 
@@ -120,7 +131,7 @@ class Agent:
         self.written = None          # what the applier last wrote and works from
         self.next_processes = 0.0
         self.polls = Mailbox()       # (host, seq) to wait for, or "now"
-        self.publishes = Mailbox()   # the latest Publish
+        self.publishes = Mailbox(Publish.instead_of)     # the latest Publish
         self.applies = Mailbox()     # facts
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=PROBE_WORKERS)
 
@@ -415,7 +426,8 @@ class Agent:
         (retried until Serf takes both)."""
         pending = None
         while not self.stop.is_set():
-            pending = self.publishes.take(1.0 if pending else 5.0) or pending
+            newer = self.publishes.take(1.0 if pending else 5.0)
+            pending = newer.instead_of(pending) if newer is not None else pending
             if pending is None or self.serf is None:
                 continue
             try:

@@ -171,6 +171,22 @@ def test_an_event_older_than_the_health_known_is_old_news(tmp_path):
     assert agent.remote["h1"] == {"web.1": True}
 
 
+def test_a_member_list_read_before_a_change_does_not_cancel_its_announcement(tmp_path):
+    """The list still shows the old tag, so the agent sets its tag again: the event of the change, not
+    sent yet, must still go (without it the others learn the change only at their next look at Serf)."""
+    agent = live_agent.Agent(str(tmp_path))
+    agent.config = {"node": "h2", "address": "10.0.0.2", "peers": [], "view": {"h2": ["web.2"]}}
+    before, after = membership.encode(100, ["web.2"], {"web.2"}), membership.encode(200, ["web.2"], set())
+    agent.tag = after
+    agent.publishes.put(live_agent.Publish(after, announce=True))
+    agent.members_arrived([{"name": "h2", "addr": "10.0.0.2", "status": "alive",
+                            "tags": {membership.HEALTH_TAG: before}}])
+    assert agent.publishes.take(0) == live_agent.Publish(after, announce=True)
+    agent.members_arrived([{"name": "h2", "addr": "10.0.0.2", "status": "alive",
+                            "tags": {membership.HEALTH_TAG: before}}])
+    assert agent.publishes.take(0) == live_agent.Publish(after, announce=False)     # a re-set alone
+
+
 def test_an_event_names_a_tag_too_long_for_serf_by_its_number(tmp_path):
     short = membership_tag(["web.1"])
     assert live_agent.hint_payload("h1", short) == "h1 " + short
