@@ -68,10 +68,12 @@ class Batch:
     def actions(self):
         return ["%s: %s" % (r["name"], action) for r in self.results for action in r["actions"]]
 
-    def exit(self, module, **extra):
-        """Ends the module run: failed when any item failed, with every item's result either way."""
-        if self.failures:
-            module.fail_json(msg="; ".join(self.failures), changed=self.changed, actions=self.actions,
+    def exit(self, module, failure=None, **extra):
+        """Ends the module run: failed when any item failed, or with `failure` (the run's own, after its
+        items: a wait that ended unmet), with every item's result either way."""
+        failures = self.failures + ([failure] if failure else [])
+        if failures:
+            module.fail_json(msg="; ".join(failures), changed=self.changed, actions=self.actions,
                              results=self.results, **extra)
         module.exit_json(changed=self.changed, actions=self.actions, results=self.results, diff=self.diffs, **extra)
 

@@ -221,13 +221,13 @@ def main():
     extra = dict(supervisor=runner.kind, pids=pids)
     if single:
         extra["pid"] = batch.results[0].get("pid")
+    unstable = None
     if p["stable_for"] is not None and not module.check_mode and not batch.failures:
         names = [spec["name"] for spec in specs]
-        pending, waited, msg = waits.stable(p["state_dir"], lambda facts: names, pids, p["stable_for"], p["wait_timeout"])
+        pending, waited, unstable = waits.stable(p["state_dir"], lambda facts: names, pids, p["stable_for"],
+                                                 p["wait_timeout"])
         extra.update(waited=round(waited, 2), pending=[{"what": what, "why": why} for what, why in pending])
-        if pending:
-            module.fail_json(msg=msg, changed=batch.changed, actions=batch.actions, results=batch.results, **extra)
-    batch.exit(module, **extra)
+    batch.exit(module, failure=unstable, **extra)
 
 
 if __name__ == "__main__":
