@@ -10,6 +10,7 @@ so both make the same objects.
 
 from __future__ import annotations
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.derived import Derived
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
     conntrack, lb_ipvs, lb_nftables, nftables, sysctl)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
@@ -68,17 +69,19 @@ def flush_stale(services, gone_vips, changes):
                     % (len(stale), conntrack.describe(stale)), conntrack.flush, ct, stale)
 
 
-def reconcile(requested, wanted, table, changes, flush=True, marking=True):
+def reconcile(requested, wanted, table, changes, flush=True, marking=True, derived=None):
     """Make `wanted` (service dicts) the namespace's whole set; None removes them and the table.
 
     flush=False leaves tracked connections to removed backends for the caller's flush_stale()
     (the live agent switches every sandbox first, then walks the connection tables).
     marking=False leaves IPVS's marking table as it is: the live agent re-applies the services a
     converge programmed, with other backends only, and every nft run costs a process.
+    derived: a Derived shared by the namespaces of one run (the same `wanted` list, normalised once).
     Returns (backend, diff lines before, diff lines after, normalised services)."""
+    derived = derived or Derived()
     ipvs = _ipvs_socket(requested)
     backend = "nftables" if ipvs is None else "ipvs"
-    services = lb.normalise(wanted or [], backend)
+    services = derived.get("normalised", wanted, lambda: lb.normalise(wanted or [], backend), backend)
     family = lb_nftables.FAMILY
     if ipvs is not None:
         # Only services this module marked are its own: others (Docker's, kube-proxy's) stay.
@@ -97,7 +100,8 @@ def reconcile(requested, wanted, table, changes, flush=True, marking=True):
                  for s in services}
         return backend, _ipvs_lines(have), _ipvs_lines(after), services
     listing = nftables.listed(family, table)
-    body = _nft_body(table, services, wanted is not None)
+    balance = wanted is not None
+    body = derived.get("body", services, lambda: _nft_body(table, services, balance), (table, balance))
     # As nft prints them (this table has no counters): a table that stays costs one nft run and no parse.
     same = listing is None if body is None else listing == nftables.canonical_text(family, table, body)
     before = "" if same else listing or ""

@@ -16,21 +16,26 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.derived import Derived
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 
 
-def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush=True, marking=True):
+def reconcile(state_dir, sandbox, backend, planned, table, changes, facts, flush=True, marking=True, derived=None):
     """Program the current namespace (sandbox `sandbox`) with `planned` masked by `facts`;
     None removes its services and its record. Call it under lb_records.locked(), in the sandbox.
-    flush and marking: as balancer.reconcile() takes them.
+    flush and marking: as balancer.reconcile() takes them; `derived`: a Derived shared by the
+    sandboxes of one run (those handed the same `planned` list derive the same from it).
 
     Returns balancer.reconcile()'s (backend, before, after, services)."""
-    planned = None if planned is None else lb.with_defaults(planned)
-    applied = None if planned is None else availability.mask_backends(planned, facts)
-    result = balancer.reconcile(backend, applied, table, changes, flush, marking)
+    derived = derived or Derived()
+    applied = None
+    if planned is not None:
+        planned = derived.get("defaults", planned, lambda: lb.with_defaults(planned))
+        applied = derived.get("masked", planned, lambda: availability.mask_backends(planned, facts), facts)
+    result = balancer.reconcile(backend, applied, table, changes, flush, marking, derived)
     path = lb_records.record_path(state_dir, sandbox)
     if planned is None:
         if os.path.exists(path):

@@ -10,6 +10,7 @@ import contextlib
 import os
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.batch import validated
+from ansible_collections.swarmnet.overlay.plugins.module_utils.derived import Derived
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import balancer, netns, nftables
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, lb_records, live_balancing
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
@@ -45,16 +46,16 @@ ERRORS = (lb.LbError, nftables.NftError) + netns.KERNEL_ERRORS
 
 def checked(module, key, items, grouped):
     """[{sandbox, services}], one per namespace, from option `key`'s items: one namespace each (SANDBOXES_OPTIONS)
-    or, grouped, each distinct set of services once with the sandboxes that share it (BALANCING_OPTIONS). Every
-    service is checked as strictly as the single form's, before any namespace is touched."""
-    if grouped:
-        labelled = [("%s[%d]" % (key, i), item) for i, group in enumerate(items) for item in lb.per_sandbox([group])]
-    else:
-        labelled = [("%s[%d]" % (key, i), item) for i, item in enumerate(items)]
-    for where, item in labelled:
-        item["services"] = validated(module, SERVICES_SPEC, {"services": item["services"]},
-                                     "%s (%s)" % (where, item["sandbox"]))["services"]
-    return [item for _where, item in labelled]
+    or, grouped, each distinct set of services once with the sandboxes that share it (BALANCING_OPTIONS), which
+    are handed one list (checked once; what a run derives from it, once: Balancing). Every service is checked
+    as strictly as the single form's, before any namespace is touched."""
+    if not grouped:
+        items = [dict(item, sandboxes=[item["sandbox"]]) for item in items]
+    for i, group in enumerate(items):
+        names = group["sandboxes"]
+        where = "%s[%d] (%s)" % (key, i, names[0] if len(names) < 2 else "%s and %d more" % (names[0], len(names) - 1))
+        group["services"] = validated(module, SERVICES_SPEC, {"services": group["services"]}, where)["services"]
+    return lb.per_sandbox(items)
 
 
 class Balancing:
@@ -64,6 +65,7 @@ class Balancing:
         self.backend = balancer.resolved(backend)
         self.table = table
         self.state_dir = state_dir
+        self.derived = Derived()        # sandboxes handed one list of services derive from it once
 
     def run(self, batch, items, present, empty_is_absent=True):
         """Each namespace with its services (none and empty_is_absent, or not present: nothing left of it)."""
@@ -81,7 +83,8 @@ class Balancing:
                 # IPVS, /proc/sys/net and nft all act on the current namespace
                 (backend, before, after, now), held = self._program(check_mode, where, planned, changes)
             return ("".join(line + "\n" for line in before), "".join(line + "\n" for line in after),
-                    {"backend": backend, "services": lb.summary(now), "held_back": held})
+                    {"backend": backend, "services": self.derived.get("summary", now, lambda: lb.summary(now)),
+                     "held_back": held})
         return reconcile
 
     def _program(self, check_mode, where, planned, changes):
@@ -91,8 +94,10 @@ class Balancing:
         # Check mode only reads: it neither takes the lock nor makes its file.
         with contextlib.nullcontext() if check_mode else lb_records.locked(self.state_dir):
             facts = availability.read(self.state_dir)
-            result = live_balancing.reconcile(self.state_dir, where, self.backend, planned, self.table, changes, facts)
-        return result, live_balancing.held_back(planned, availability.mask_backends(planned, facts))
+            result = live_balancing.reconcile(self.state_dir, where, self.backend, planned, self.table, changes, facts,
+                                              derived=self.derived)
+        return result, self.derived.get("held back", planned, lambda: live_balancing.held_back(
+            planned, availability.mask_backends(planned, facts)), facts)
 
     def _missing_sandbox(self, check_mode, where, planned, changes):
         facts = {"backend": self.backend, "services": [], "held_back": []}
