@@ -95,7 +95,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import supervisor, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 LAB_DIR = "/run/swarmnet-lab"
@@ -220,8 +220,10 @@ def absent(p, changes):
             changes("delete host %s (namespace %s)" % (h["name"], h["netns"]), netns.remove, h["netns"])
     with netns.rtnl() as ipr:
         for ifname in [p["prefix"] + "0"] + [h["veth"] for h in _hosts(p)]:
+            # A host's veth goes with its namespace, but the kernel cleans a namespace up after the
+            # deletion returns: the end left here may vanish between the lookup and the delete.
             for index in ipr.link_lookup(ifname=ifname):
-                changes("delete link %s" % ifname, ipr.link, "del", index=index)
+                changes("delete link %s" % ifname, links.delete, ipr, index)
     if os.path.exists(MADE):
         with open(MADE) as made:
             for path in reversed(made.read().split()):
