@@ -6,8 +6,10 @@ converges site.yml once (first), then three times with nothing to change (no-op,
 each next to a play of as many `ansible.builtin.ping` tasks as the converge ran on a host (the
 floor of what Ansible itself costs per task; median of three, alternating with the no-ops). With
 extra services, one more converge scales the first of them from 3 to 4 replicas. Prints one
-table of ratios and destroys the lab hosts at the end. Run as root from the repository (it takes
-the lab hosts swlab-*, so no other lab may run):
+table of ratios and destroys the lab hosts at the end. Where the kernel's process accounting
+can be turned on (Debian's acct package: accton, sa), a second table splits the no-op's CPU
+time: Ansible on the controller, the modules' Python on the hosts, every other program. Run as
+root from the repository (it takes the lab hosts swlab-*, so no other lab may run):
 
     .venv/bin/python bench/converge.py [--services 20 40 80] [--hosts 3 6 12]
 """
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,6 +42,30 @@ def play(*args):
     if done.returncode != 0:
         sys.exit("ansible-playbook %s failed:\n%s%s" % (" ".join(args), done.stdout[-4000:], done.stderr[-2000:]))
     return took, {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(6))) for m in RECAP.finditer(done.stdout)}
+
+
+# `sa -u`: one line per process that ended, "USER CPU cpu MEM mem IO io COMMAND [FLAGS]".
+SA_LINE = re.compile(r"^\S+\s+([\d.]+) cpu .* io (\S+)", re.M)
+
+
+def cpu_by_kind(*args):
+    """play(*args) under the kernel's process accounting: (seconds, recap, {kind: CPU seconds}) for the
+    processes that ended meanwhile (the lab's long-running agents do not); no split without accton."""
+    if not shutil.which("accton"):
+        return play(*args) + ({},)
+    with tempfile.NamedTemporaryFile(prefix="swarmnet-acct-") as acct:
+        subprocess.run(["accton", acct.name], check=True, capture_output=True)
+        try:
+            took, recap = play(*args)
+        finally:
+            subprocess.run(["accton", "off"], check=True, capture_output=True)
+        listing = subprocess.run(["sa", "-u", "-i", acct.name], capture_output=True, text=True, check=True).stdout
+    split = {"controller": 0.0, "modules": 0.0, "other": 0.0}
+    for cpu, command in SA_LINE.findall(listing):
+        kind = ("controller" if command.startswith("ansible-playboo")    # the command name is cut at 15
+                else "modules" if command in ("python", "python3") else "other")
+        split[kind] += float(cpu)
+    return took, recap, split
 
 
 def inventory(directory, hosts):
@@ -91,10 +118,11 @@ def measure(directory, label, hosts, extra, scaled=None):
     inv = ["-i", inventory(os.path.join(directory, "inv-%d" % hosts), hosts)]
     site = os.path.join(ROOT, "site.yml")
     first = play(*(inv + [site] + extra))[0]
-    noops, pinged = [], []
+    noops, pinged, splits = [], [], []
     for _run in range(RUNS):     # alternating, so that whatever else the machine does falls on both
-        took, recap = play(*(inv + [site] + extra))
+        took, recap, split = cpu_by_kind(*(inv + [site] + extra))
         noops.append(took)
+        splits.append(split)
         ran = recap["h1"][0]        # tasks that ran for h1 (ok; skipped ones cost next to nothing)
         pinged.append(play(*(inv + [pings(directory, ran)]))[0])
     noop, ping = statistics.median(noops), statistics.median(pinged)
@@ -103,8 +131,9 @@ def measure(directory, label, hosts, extra, scaled=None):
     scale_text = "-" if scale is None else "%s s" % round(scale, 1)
     print("  %-28s first %6.1f s  no-op %6.1f s  (%d tasks on h1, changed=%d)  %d pings %5.1f s  scale one %s"
           % (label, first, noop, ran, changed, ran, ping, scale_text), file=sys.stderr)
+    cpu = {kind: statistics.median(split[kind] for split in splits) for kind in splits[0]}
     return {"label": label, "first": first, "noop": noop, "tasks": ran, "changed": changed, "ping": ping,
-            "scale": scale}
+            "scale": scale, "cpu": cpu}
 
 
 def main():
@@ -134,6 +163,15 @@ def main():
     print()
     print("Goals: no-op with 40 services <= 1.2 x the demo's; the demo's no-op <= 1.2 x its ping play; "
           "12 hosts <= 1.5 x 3 hosts; scaling one service of 40 from 3 to 4 replicas <= 1.3 x the no-op.")
+    if demo["cpu"]:
+        print()
+        print("| no-op's CPU (medians, process accounting) | Ansible on the controller, s | the modules' Python, s "
+              "| other programs, s | all / the demo's |")
+        print("|---|---:|---:|---:|---:|")
+        for row in rows:
+            cpu = row["cpu"]
+            print("| %s | %.2f | %.2f | %.2f | %.2f |" % (row["label"], cpu["controller"], cpu["modules"], cpu["other"],
+                                                     sum(cpu.values()) / sum(demo["cpu"].values())))
 
 
 if __name__ == "__main__":
