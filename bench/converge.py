@@ -170,8 +170,8 @@ def main():
         print("|---|---:|---:|---:|---:|")
         for row in rows:
             cpu = row["cpu"]
-            print("| %s | %.2f | %.2f | %.2f | %.2f |" % (row["label"], cpu["controller"], cpu["modules"], cpu["other"],
-                                                     sum(cpu.values()) / sum(demo["cpu"].values())))
+            figures = (cpu["controller"], cpu["modules"], cpu["other"], sum(cpu.values()) / sum(demo["cpu"].values()))
+            print("| %s | %.2f | %.2f | %.2f | %.2f |" % ((row["label"],) + figures))
 
 
 if __name__ == "__main__":
