@@ -49,13 +49,13 @@ def checked(module, key, items, grouped):
     or, grouped, each distinct set of services once with the sandboxes that share it (BALANCING_OPTIONS), which
     are handed one list (checked once; what a run derives from it, once: Balancing). Every service is checked
     as strictly as the single form's, before any namespace is touched."""
-    if not grouped:
-        items = [dict(item, sandboxes=[item["sandbox"]]) for item in items]
-    for i, group in enumerate(items):
-        names = group["sandboxes"]
+    groups = []
+    for i, item in enumerate(items):
+        names = item["sandboxes"] if grouped else [item["sandbox"]]
         where = "%s[%d] (%s)" % (key, i, names[0] if len(names) < 2 else "%s and %d more" % (names[0], len(names) - 1))
-        group["services"] = validated(module, SERVICES_SPEC, {"services": group["services"]}, where)["services"]
-    return lb.per_sandbox(items)
+        services = validated(module, SERVICES_SPEC, {"services": item["services"]}, where)["services"]
+        groups.append({"sandboxes": names, "services": services})     # the module's arguments stay as given
+    return lb.per_sandbox(groups)
 
 
 class Balancing:
