@@ -34,6 +34,13 @@ def _plain(value):
     return value
 
 
+def registered(hostvars, name, var):
+    """What host `name` registered as `var`, as stored: a module's result holds no template, and templating it
+    would walk every value of it (the live reads of 40 services: 0.06 s a run). Anything else is templated."""
+    value = hostvars.raw_get(name).get(var)
+    return value if isinstance(value, dict) else hostvars[name].get(var)
+
+
 def variable_specs(path=ROLE_SPEC):
     with open(path, encoding="utf-8") as spec:
         return yaml.safe_load(spec)["argument_specs"]["main"]["options"]
@@ -76,7 +83,7 @@ class ActionModule(ActionBase):
                 "underlay_mtu": hv.get("swarmnet_underlay_mtu"),
                 "sandboxes": _plain(hv.get("swarmnet_sandboxes") or []),
             }
-            live = hv.get(live_var)
+            live = registered(hostvars, name, live_var)
             if isinstance(live, dict) and not any(live.get(k) for k in ("failed", "skipped", "unreachable")):
                 reported[name] = _plain({k: live.get(k) for k in PLAY_KEYS})
             features = hv.get(args.get("features_var", "swarmnet_kernel"))
