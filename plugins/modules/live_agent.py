@@ -196,8 +196,9 @@ def main():
             after = ""
     except (task.TaskError, OSError, live_layer.LiveError) as exc:
         module.fail_json(msg="live_agent: %s" % exc, actions=changes.done)
-    module.exit_json(changed=changes.changed, actions=changes.done, diff={"before": before, "after": after},
-                     **result)
+    # The agent's whole configuration, twice: sent only when it differs (as restore_point does).
+    module.exit_json(changed=changes.changed, actions=changes.done,
+                     diff={"before": before, "after": after} if before != after else {}, **result)
 
 
 if __name__ == "__main__":
