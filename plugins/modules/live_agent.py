@@ -78,6 +78,14 @@ options:
     description: Seconds to wait for the agent to read its configuration.
     type: float
     default: 60.0
+  let_back_held:
+    description:
+      - Lets back into traffic every task of this host that M(swarmnet.overlay.task_hold) holds out of it. A run
+        that broke off in the middle of a rollout (the controller stopped, the host unreachable) can leave a
+        task held; the live role sets this, so that the next converge lets it back.
+      - Ignored with O(state=absent), which removes the file of held tasks with the rest.
+    type: bool
+    default: false
   state_dir:
     description: Directory of the host's swarmnet state.
     type: path
@@ -126,7 +134,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import membership
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import hold, membership
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import live as live_layer
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
@@ -152,6 +160,8 @@ def _present(module, runner, changes):
     files.ensure({layer.serf_config: serf_config}, changes, mode=0o600)
     runner.ensure_present(layer.serf_spec(serf, serf_config), changes)
     runner.ensure_present(layer.agent_spec(programs), changes)
+    if p["let_back_held"]:
+        hold.let_back_all(p["state_dir"], changes)
     if module.check_mode:
         return {}
     facts = layer.wait_loaded(agent_config, p["wait"])
@@ -175,6 +185,7 @@ def main():
             services=dict(type="list", elements="dict", default=[]),
             supervisor=dict(type="str", default="auto", choices=["auto", "systemd", "swarmnet"]),
             wait=dict(type="float", default=60.0),
+            let_back_held=dict(type="bool", default=False),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),

@@ -99,11 +99,9 @@ pending:
   elements: dict
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import hold, live_hint, waits
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import hold, waits
 
 
 def main():
@@ -128,11 +126,7 @@ def main():
         after = set() if p["tasks"] is None else before - set(p["tasks"])
     changed = after != before
     if changed and not module.check_mode:
-        if after:
-            files.write(path, hold.text(after), 0o644)
-        elif os.path.exists(path):
-            os.unlink(path)
-        live_hint.tell_held(p["state_dir"])
+        hold.write(p["state_dir"], after)
     result = dict(changed=changed, held=sorted(after), waited=0.0, pending=[],
                   diff={"before": hold.text(before), "after": hold.text(after), "before_header": path,
                         "after_header": path})

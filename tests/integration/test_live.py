@@ -300,6 +300,37 @@ def test_a_hold_tells_the_agent_at_once_and_nothing_when_nothing_changed(tmp_pat
         listener.join()
 
 
+def test_a_hold_a_broken_off_run_left_is_let_back_and_the_agent_told(tmp_path):
+    """What the live role does at each converge (live_agent's let_back_held): every held task let back,
+    the agent told at once; check mode only says so; with nothing held, nothing happens."""
+    state_dir = str(tmp_path / "state")
+    os.makedirs(availability.live_dir(state_dir))
+    hold.write(state_dir, {"web.2", "api.1"})
+    agent = live_agent.Agent(state_dir)
+    assert agent.load_held() and agent.held == {"web.2", "api.1"}      # as the agent reads it when it starts
+    listener = threading.Thread(target=agent.listener)
+    listener.start()
+    try:
+        until(lambda: os.path.exists(live_hint.socket_path(state_dir)), 5)
+        predicted = Changes(check_mode=True)
+        hold.let_back_all(state_dir, predicted)
+        assert predicted.done == ["let api.1, web.2 back into traffic (held by a run that did not end)"]
+        assert hold.read(state_dir) == {"web.2", "api.1"}
+        with pytest.raises(queue.Empty):
+            agent.events.get(timeout=1)
+        done = Changes(check_mode=False)
+        hold.let_back_all(state_dir, done)
+        assert done.changed and hold.read(state_dir) == set() and not os.path.exists(hold.path(state_dir))
+        assert agent.events.get(timeout=5) == ("held",)
+        assert agent.load_held() and agent.held == set()
+        again = Changes(check_mode=False)
+        hold.let_back_all(state_dir, again)
+        assert not again.changed
+    finally:
+        agent.stop.set()
+        listener.join()
+
+
 def test_a_task_stopped_while_held_is_not_let_back_into_traffic(cleanup, tmp_path, run_module):
     """A start-first handover holds the old task, stops it, then lifts every hold. The agent reads the
     processes when the hold is lifted: the stopped task stays out of traffic, never healthy again until

@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_hint
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, hold, live_hint
 
 if TYPE_CHECKING:
     # Never run: it makes Ansible pack the agent program with live_agent (Ansible follows a module's
@@ -152,7 +152,8 @@ def remove(layout, runner, changes):
     runner.ensure_absent(AGENT_TASK, changes)
     runner.ensure_absent(SERF_TASK, changes)
     paths = [layout.agent_config, layout.serf_config, availability.facts_path(layout.state_dir),
-             live_hint.socket_path(layout.state_dir), layout.agent_entry, layout.former_hint_entry]
+             live_hint.socket_path(layout.state_dir), hold.path(layout.state_dir), layout.agent_entry,
+             layout.former_hint_entry]
     for path in paths:
         if os.path.lexists(path):
             changes("remove %s" % path, os.unlink, path)

@@ -16,7 +16,7 @@ import json
 import os
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_hint
 
 FILE = "held.json"
 HELD = "held"       # the state every host's facts give a held task
@@ -37,3 +37,20 @@ def read(state_dir):
 
 def text(names):
     return json.dumps(sorted(names)) + "\n"
+
+
+def write(state_dir, names):
+    """Holds exactly `names` on this host (none: no file), and tells the agent at once."""
+    if names:
+        files.write(path(state_dir), text(names), 0o644)
+    elif os.path.exists(path(state_dir)):
+        os.unlink(path(state_dir))
+    live_hint.tell_held(state_dir)
+
+
+def let_back_all(state_dir, changes):
+    """Lets back every task held on this host, through `changes` (check mode: described)."""
+    held = read(state_dir)
+    if held:
+        changes("let %s back into traffic (held by a run that did not end)" % ", ".join(sorted(held)),
+                write, state_dir, set())
