@@ -24,6 +24,9 @@ description:
     every host at once, with O(tasks) naming each host's own ones (none elsewhere), it is a rollout step's
     hold and drain, or its let-back and fill, in one module run per host.
   - Needs the live layer (the live role). Without it nothing reads the file.
+  - A hold lasts until it is let back or until the live role's next converge, which lets back every held task
+    (M(swarmnet.overlay.live_agent) with O(swarmnet.overlay.live_agent#module:let_back_held)). A rollout holds
+    and lets back within one run.
   - In check mode nothing is written and nothing is waited for.
 author: swarmnet developers (@swarmnet)
 options:
