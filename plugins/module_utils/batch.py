@@ -15,6 +15,7 @@ import json
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils import invocation
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
 
@@ -75,7 +76,8 @@ class Batch:
         if failures:
             module.fail_json(msg="; ".join(failures), changed=self.changed, actions=self.actions,
                              results=self.results, **extra)
-        module.exit_json(changed=self.changed, actions=self.actions, results=self.results, diff=self.diffs, **extra)
+        module.exit_json(changed=self.changed, actions=self.actions, results=self.results, diff=self.diffs, **extra,
+                         **invocation.exit_kwargs(module))
 
 
 def exit_steps(module, steps, **extra):
@@ -91,7 +93,7 @@ def exit_steps(module, steps, **extra):
     if failures:
         module.fail_json(msg="; ".join(failures), changed=changed, actions=actions, **results, **extra)
     module.exit_json(changed=changed, actions=actions, diff=[d for batch in batches for d in batch.diffs], **results,
-                     **extra)
+                     **extra, **invocation.exit_kwargs(module))
 
 
 def run_steps(module, steps, errors, **extra):

@@ -133,6 +133,7 @@ import shutil
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils import invocation
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import hold, membership
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
@@ -209,7 +210,8 @@ def main():
         module.fail_json(msg="live_agent: %s" % exc, actions=changes.done)
     # The agent's whole configuration, twice: sent only when it differs (as restore_point does).
     module.exit_json(changed=changes.changed, actions=changes.done,
-                     diff={"before": before, "after": after} if before != after else {}, **result)
+                     diff={"before": before, "after": after} if before != after else {}, **result,
+                     **invocation.exit_kwargs(module))
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ import os
 import sys
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmnet.overlay.plugins.module_utils import invocation
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, restore, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import pyroute2_parts
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
@@ -154,7 +155,7 @@ def main():
         module.fail_json(msg="restore_point: %s" % exc, actions=changes.done)
     # The whole plan of the host, twice, is the largest result of a converge: sent only when it differs.
     module.exit_json(changed=changes.changed, path=path, unit=unit, actions=changes.done,
-                     diff={"before": before, "after": after} if before != after else {})
+                     diff={"before": before, "after": after} if before != after else {}, **invocation.exit_kwargs(module))
 
 
 if __name__ == "__main__":

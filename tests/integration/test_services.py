@@ -237,6 +237,12 @@ def test_services_host_runs_the_hosts_services_in_one_module_run(run_module, tmp
         assert made["dns"][0]["pid"] and made["balancing"][0]["backend"] == "nftables"
         again = run_module("services_host", **host)
         assert again["changed"] is False and again["actions"] == [] and again["diff"] == []
+        # The host's lists are echoed back only at -vvv, where Ansible shows a result's invocation.
+        echoed = again["invocation"]["module_args"]
+        assert echoed["state_dir"] == str(state) and echoed["backend"] == "nftables"
+        assert not [key for key, value in echoed.items() if isinstance(value, (list, dict))], echoed
+        loud = run_module("services_host", _ansible_verbosity=3, **host)["invocation"]["module_args"]
+        assert [vip_echoed["vip"] for vip_echoed in loud["balancing"][0]["services"]] == ["10.10.1.8"]
 
         # Balancing in a sandbox that is not there fails at run time: the mesh and the registry after it are not run.
         broken = run_module("services_host", **dict(host, balancing=[{"sandboxes": ["gone.1"], "services": [vip]}],

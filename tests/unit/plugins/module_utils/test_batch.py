@@ -12,6 +12,9 @@ class Ended(Exception):
 class StandIn:
     """Records how AnsibleModule would have ended the run."""
 
+    _verbosity = 0
+    params = {"state_dir": "/var/lib/swarmnet", "tasks": []}
+
     def __init__(self):
         self.ended = None
 
@@ -50,6 +53,7 @@ def test_each_item_reported_on_its_own_with_a_diff_only_where_it_changed():
     assert result["actions"] == ["task a: restart a"]
     assert [(r["name"], r["changed"], r["pid"]) for r in result["results"]] == [("task a", True, 7), ("task b", False, 7)]
     assert result["diff"] == [{"before_header": "task a", "after_header": "task a", "before": "old\n", "after": "new\n"}]
+    assert result["invocation"] == {"module_args": {"state_dir": "/var/lib/swarmnet"}}     # no lists below -vvv
 
 
 def test_a_failing_item_does_not_stop_the_others_and_fails_the_run_naming_it():
