@@ -14,11 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from typing import TYPE_CHECKING
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, hold, live_hint
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import agent_config, availability, hold, live_hint
 
 if TYPE_CHECKING:
     # Never run: it makes Ansible pack the agent program with live_agent (Ansible follows a module's
@@ -32,7 +31,6 @@ AGENT_TASK = "swarmnet-live"
 # handlers they start; exec probes go back to the default, probes.exec_argv).
 CONTROL_NICE = -10
 SERF_CONFIG = "serf.json"
-AGENT_CONFIG = "agent.json"
 # The agent program; the module deploys it and what it imports without importing it (pyroute2 is the agent's).
 AGENT_PROGRAM = deploy.PACKAGE + ".live.live_agent"
 # When Serf stops (at a shutdown: before the tasks, task.unit_text()), it leaves the cluster, and
@@ -65,12 +63,12 @@ def agent_config_text(params, rpc_auth, rpc_addr):
     hosts = view(params["services"])
     hosts.setdefault(params["node"], [])
     hosts[params["node"]] = sorted(set(hosts[params["node"]]) | {t["name"] for t in params["tasks"]})
-    return json.dumps({
+    return agent_config.text_of({
         "node": params["node"], "address": params["advertise_addr"], "port": params["port"],
         "rpc_addr": rpc_addr, "rpc_auth": rpc_auth, "supervisor": params["supervisor"],
         "peers": sorted(params["peers"], key=lambda p: p.get("name")), "tasks": params["tasks"],
         "view": hosts,
-    }, sort_keys=True, indent=1) + "\n"
+    })
 
 
 def shown(text):
@@ -80,11 +78,11 @@ def shown(text):
     config = json.loads(text)
     config.pop("rpc_auth", None)
     config.pop("rpc_addr", None)
-    return json.dumps(config, sort_keys=True, indent=1) + "\n"
+    return agent_config.text_of(config)
 
 
 def agent_config_path(state_dir):
-    return os.path.join(availability.live_dir(state_dir), AGENT_CONFIG)
+    return agent_config.path(state_dir)
 
 
 class Layout:
@@ -131,14 +129,7 @@ class Layout:
 
     def wait_loaded(self, config_text, timeout):
         """The agent's facts once it has read `config_text` (and Serf answered), or None after `timeout`."""
-        wanted = hashlib.sha256(config_text.encode()).hexdigest()
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            facts = availability.read(self.state_dir)
-            if facts is not None and facts.get("config") == wanted:
-                return facts
-            time.sleep(0.1)
-        return None
+        return agent_config.wait_loaded(self.state_dir, config_text, timeout)
 
     def log_hint(self, kind):
         """Where the agent and Serf write what went wrong."""
