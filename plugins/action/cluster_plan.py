@@ -13,8 +13,9 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import inputs, plan, start_first
 
 LIVE_KEYS = ("networks", "endpoints", "underlay_mtu", "addresses", "tasks", "services")
-# What the play's own hosts report besides: only their tasks roll in this run.
-PLAY_KEYS = LIVE_KEYS + ("task_specs",)
+# What the play's own hosts report besides: only their tasks roll in this run, each probed with the
+# healthcheck of the spec it runs until its step restarts it.
+PLAY_KEYS = LIVE_KEYS + ("task_specs", "task_checks")
 ARGS = frozenset(("networks", "ingress", "services", "gwbridge_subnet", "dns", "hosts", "live_var", "live_results",
                   "features_var", "require_keyring", "require_gossip_key", "start_first"))
 # The shapes of the variables: the plan role's argument spec, which documents them.

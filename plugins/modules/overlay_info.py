@@ -87,6 +87,14 @@ task_specs:
   type: list
   elements: dict
   version_added: 0.6.0
+task_checks:
+  description:
+    - The healthcheck the live agent probes each task of this host with, by task name (from
+      C(STATE_DIR/live/agent.json); empty without the live layer). A check goes with the spec a task runs, so the
+      plan keeps it for a task whose spec rolls, until the rollout restarts the task.
+  returned: always
+  type: dict
+  version_added: 0.6.0
 services:
   description: The service registry this host last applied (see M(swarmnet.overlay.service_registry)).
   returned: always

@@ -57,8 +57,22 @@ options:
         description: The task's name.
         type: str
         required: true
+  healthchecks:
+    description:
+      - With V(present), the healthcheck each task named in O(tasks) is probed with from this hold on, by task name,
+        that is the check of the spec a rollout step restarts it on, as the plan gives it (C(checks) and
+        C(previous_checks) of a batch of C(swarmnet_rollout)); null for none. A check goes with the spec a task
+        runs, as a container's goes with its image, so a task still on its previous spec is not probed with the new
+        one, nor one rolled back.
+      - They are written into the live agent's configuration (C(STATE_DIR/live/agent.json)), and the module waits (up
+        to O(wait_timeout)) until the agent has read it. Tasks the agent does not watch are left out. The live role's
+        next converge writes the plan's checks again, which keeps a task's check until its spec rolls.
+    type: dict
+    version_added: 0.6.0
   wait_timeout:
-    description: Seconds to wait for O(wait_for) before failing, naming each task that is not there yet and why.
+    description:
+      - Seconds to wait for O(wait_for) before failing, naming each task that is not there yet and why.
+      - Also how long the agent may take to read the O(healthchecks).
     type: float
     default: 60
   state_dir:
@@ -82,6 +96,12 @@ EXAMPLES = r"""
     tasks: "{{ ['web.2'] if inventory_hostname == 'h2' else [] }}"
     wait_for: [{host: h2, name: web.2}]
     wait_timeout: 30
+
+- name: Hold web.2, to be restarted on a spec whose healthcheck is a TCP connect to port 8080
+  swarmnet.overlay.task_hold:
+    tasks: [web.2]
+    healthchecks:
+      web.2: {kind: tcp, port: 8080, interval: 5.0, timeout: 2.0, retries: 3, start_period: 0.0, start_interval: 5.0}
 """
 
 RETURN = r"""
@@ -100,11 +120,52 @@ pending:
   returned: always
   type: list
   elements: dict
+checks_changed:
+  description: The tasks whose healthcheck O(healthchecks) changed (would change, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [web.2]
+  version_added: 0.6.0
 """
 
+import json
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import hold, waits
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import agent_config, health, hold, live_hint, waits
+
+
+def _checked_healthchecks(module, p):
+    """The O(healthchecks) given, once each names a task of O(tasks) and is a check as the plan gives it."""
+    checks = p["healthchecks"] or {}
+    if checks and p["state"] != "present":
+        module.fail_json(msg="healthchecks: only with state=present (a step sets them as it holds its tasks)")
+    for name, check in sorted(checks.items()):
+        if name not in (p["tasks"] or ()):
+            module.fail_json(msg="healthchecks.%s: not a task this run holds (tasks: %s)"
+                                 % (name, ", ".join(p["tasks"] or ()) or "none"))
+        if check is not None and not (isinstance(check, dict) and check.get("kind") in health.PROBE_KINDS):
+            module.fail_json(msg="healthchecks.%s=%r: a healthcheck as the plan gives it ({kind: %s, ...}) or null"
+                                 % (name, check, " | ".join(health.PROBE_KINDS)))
+    return checks
+
+
+def _set_checks(module, p, checks):
+    """Writes the checks that differ into agent.json; returns (names changed, their diff, the text written)."""
+    path = agent_config.path(p["state_dir"])
+    text = files.read(path)
+    before = agent_config.checks(text)
+    names = sorted(n for n in checks if n in before and before[n] != checks[n])
+    if not names:
+        return [], None, text
+    after = agent_config.with_checks(text, checks)
+    if not module.check_mode:
+        files.write(path, after, agent_config.MODE)
+    shown = {"before": {n: before[n] for n in names}, "after": {n: checks[n] for n in names}}
+    diff = dict({key: json.dumps(value, sort_keys=True, indent=1) + "\n" for key, value in shown.items()},
+                before_header=path + " (healthchecks)", after_header=path + " (healthchecks)")
+    return names, diff, after
 
 
 def main():
@@ -112,6 +173,7 @@ def main():
         argument_spec=dict(
             tasks=dict(type="list", elements="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
+            healthchecks=dict(type="dict"),
             wait_for=dict(type="list", elements="dict", default=[], options=waits.TASK_OPTIONS),
             wait_timeout=dict(type="float", default=60.0),
             state_dir=dict(type="path", default=task.DEFAULT_STATE_DIR),
@@ -121,18 +183,29 @@ def main():
     p = module.params
     if p["wait_timeout"] < 0:
         module.fail_json(msg="wait_timeout=%r: must be 0 or more" % p["wait_timeout"])
+    checks = _checked_healthchecks(module, p)
     path = hold.path(p["state_dir"])
     before = hold.read(p["state_dir"])
     if p["state"] == "present":
         after = before | set(p["tasks"] or ())
     else:
         after = set() if p["tasks"] is None else before - set(p["tasks"])
-    changed = after != before
-    if changed and not module.check_mode:
-        hold.write(p["state_dir"], after)
-    result = dict(changed=changed, held=sorted(after), waited=0.0, pending=[],
-                  diff={"before": hold.text(before), "after": hold.text(after), "before_header": path,
-                        "after_header": path})
+    # The checks first: the agent reads both files at the hold's datagram, and the restart that follows
+    # the hold is probed with the check of its own spec.
+    checks_changed, checks_diff, config_text = _set_checks(module, p, checks)
+    changed = after != before or bool(checks_changed)
+    if not module.check_mode:
+        if after != before:
+            hold.write(p["state_dir"], after)
+        elif checks_changed:
+            live_hint.tell_held(p["state_dir"])
+    diff = {"before": hold.text(before), "after": hold.text(after), "before_header": path, "after_header": path}
+    result = dict(changed=changed, held=sorted(after), waited=0.0, pending=[], checks_changed=checks_changed,
+                  diff=[diff, checks_diff] if checks_diff else diff)
+    if checks_changed and not module.check_mode:
+        if agent_config.wait_loaded(p["state_dir"], config_text, p["wait_timeout"]) is None:
+            module.fail_json(msg="task_hold: the live agent did not read the healthchecks of %s within %gs (see its log "
+                                 "under %s)" % (", ".join(checks_changed), p["wait_timeout"], p["state_dir"]), **result)
     if p["wait_for"] and not module.check_mode:
         condition = waits.DRAINED if p["state"] == "present" else waits.SERVING
         tasks = {(t["host"], t["name"]) for t in p["wait_for"]}

@@ -6,6 +6,7 @@ three real Serf agents on one segment: tags travel, a host whose link goes down 
 failed, an agent with another key never becomes a member.
 """
 
+import hashlib
 import os
 import queue
 import shutil
@@ -18,10 +19,10 @@ import time
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.host import task
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files, live, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import (
-    availability, health, hold, lb_records, live_agent, live_balancing, live_hint, membership, probes)
+    agent_config, availability, health, hold, lb_records, live_agent, live_balancing, live_hint, membership, probes)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import lb
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -358,6 +359,72 @@ def test_a_task_stopped_while_held_is_not_let_back_into_traffic(cleanup, tmp_pat
     run_module("task_hold", state="absent", state_dir=state_dir)
     assert agent.handle((live_hint.HELD,), 0.2)                   # before the next look at the processes
     assert agent.held == set() and not told_healthy() and agent.tasks["old.1"].state == health.STOPPED
+
+
+def test_a_step_s_hold_sets_the_check_of_the_spec_it_restarts_on_once_the_agent_has_read_it(
+        cleanup, tmp_path, run_module):
+    """A rollout step holds its task with the healthcheck of the spec it restarts it on, and a rollback's
+    step with the previous one: task_hold writes it into agent.json and returns once the agent has read
+    it, and the agent probes the task with it. The agent runs here as in its main loop, without Serf;
+    its task is a real process (the swarmnet supervisor), which listens on port 80 only."""
+    address = segment(["web"])["web"]
+    state_dir = str(tmp_path / "state")
+    item = {"name": "web.1", "service": "web", "sandbox": "web", "command": [sys.executable, "-c", SERVER]}
+    assert run_module("service_task", tasks=[item], supervisor="swarmnet", state_dir=state_dir)["changed"]
+    on_80, on_81 = check(http={"port": 80}, interval=1, timeout=1), check(tcp=81, interval=1, timeout=1, retries=1)
+    params = {"node": "h1", "advertise_addr": "198.18.0.11", "port": 7946, "supervisor": "swarmnet", "peers": [],
+              "tasks": [{"name": "web.1", "service": "web", "sandbox": "web", "address": address,
+                         "healthcheck": on_80, "supervised": True}],
+              "services": [{"name": "web", "tasks": [{"name": "web.1", "host": "h1"}]}]}
+    config_path = agent_config.path(state_dir)
+    files.write(config_path, live.agent_config_text(params, "", "127.0.0.1:7373"), agent_config.MODE)
+    agent = live_agent.Agent(state_dir)
+    agent.members_seen = True
+    driver = threading.Thread(target=drive, args=(agent,))
+    driver.start()
+
+    def state():
+        return ((availability.read(state_dir) or {}).get("local") or {}).get("web.1", {}).get("state")
+    try:
+        until(lambda: state() == availability.HEALTHY, 10)
+        predicted = run_module("task_hold", check=True, tasks=["web.1"], healthchecks={"web.1": on_81},
+                               state_dir=state_dir)
+        assert predicted["changed"] and predicted["checks_changed"] == ["web.1"]
+        assert agent_config.probed_checks(state_dir) == {"web.1": on_80}
+        held = run_module("task_hold", tasks=["web.1"], healthchecks={"web.1": on_81}, wait_timeout=10,
+                          state_dir=state_dir)
+        assert held["changed"] and held["held"] == ["web.1"] and held["checks_changed"] == ["web.1"]
+        assert agent_config.probed_checks(state_dir) == {"web.1": on_81}
+        assert availability.read(state_dir)["config"] == hashlib.sha256(files.read(config_path).encode()).hexdigest()
+        until(lambda: state() == health.UNHEALTHY, 10)       # the old program fails the new spec's check
+        # A rollback's step: the task is held already; the previous check goes back, and the agent is told.
+        back = run_module("task_hold", tasks=["web.1"], healthchecks={"web.1": on_80}, wait_timeout=10,
+                          state_dir=state_dir)
+        assert back["changed"] and back["held"] == ["web.1"] and back["checks_changed"] == ["web.1"]
+        until(lambda: state() == availability.HEALTHY, 10)
+        again = run_module("task_hold", tasks=["web.1"], healthchecks={"web.1": on_80}, state_dir=state_dir)
+        assert not again["changed"] and again["checks_changed"] == []
+        stranger = run_module("task_hold", tasks=["web.1"], healthchecks={"web.2": on_80}, state_dir=state_dir)
+        assert stranger["failed"] and stranger["msg"] == "healthchecks.web.2: not a task this run holds (tasks: web.1)"
+    finally:
+        agent.stop.set()
+        driver.join()
+        run_module("service_task", tasks=[{"name": "web.1"}], state="absent", supervisor="swarmnet", state_dir=state_dir)
+
+
+def drive(agent):
+    """The agent's main loop without Serf's threads: each event handled, the facts written when they change."""
+    while not agent.stop.is_set():
+        try:
+            event = agent.events.get(timeout=0.1)
+        except queue.Empty:
+            event = ("tick",)
+        now = time.monotonic()
+        if agent.handle(event, now):
+            agent.update(now)
+        facts = agent.applies.take(0)
+        if facts is not None:
+            agent.write_facts(facts)
 
 
 def serf_agent(name, address, key, procs, tmp_path):

@@ -11,7 +11,7 @@ import json
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import applied, registry, task
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import endpoint, links, netns, peers
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import agent_config, availability
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 
@@ -60,6 +60,7 @@ def host_state(advertise_addr=None, state_dir=task.DEFAULT_STATE_DIR):
     """Networks, endpoints, sandboxes, tasks and services of this host, plus underlay facts."""
     state = {"networks": [], "endpoints": [], "sandboxes": [], "underlay_mtu": None,
              "tasks": task.installed(state_dir), "task_specs": applied.tasks(state_dir),
+             "task_checks": agent_config.probed_checks(state_dir),
              "services": registry.read(state_dir),
              "live": live_state(state_dir)}
     with netns.rtnl() as host:

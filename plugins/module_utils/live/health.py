@@ -21,6 +21,7 @@ HEALTHY, STARTING, UNHEALTHY, STOPPED = "healthy", "starting", "unhealthy", "sto
 DEFAULTS = {"interval": 30.0, "timeout": 30.0, "retries": 3, "start_period": 0.0, "start_interval": 5.0}
 KEYS = ("test", "tcp", "http", "interval", "timeout", "retries", "start_period", "start_interval", "disable")
 HTTP_KEYS = ("port", "path")
+PROBE_KINDS = ("exec", "tcp", "http")      # what normalise() gives as a check's `kind`
 MIN_INTERVAL = 1.0
 OUTPUT_LIMIT = 200          # characters of a probe's output kept for overlay_info
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

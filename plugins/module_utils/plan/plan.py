@@ -12,7 +12,8 @@ Input shapes (all plain data):
     hosts:    {host: {advertise_addr, sandboxes: [{name, networks: [str | {network, ip?}], state?}]}}
     reported: {host: {underlay_mtu?, addresses?, esp?, networks: [{name, vni, subnet}],
                       endpoints: [{sandbox, network, ip}], tasks: [name],
-                      task_specs: [task items the host last applied: only hosts of this run]}}
+                      task_specs: [task items the host last applied: only hosts of this run],
+                      task_checks: {task: the healthcheck its agent probes it with: only hosts of this run}}}
     source:   the host whose variables the cluster-wide networks were read from,
               named in errors about them.
 """
@@ -624,10 +625,10 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
             "egress_subnet": str(gw_subnet) if gw_local else None,
         }
         desired["services"] = registered
-        # The live layer: Serf joins every other host; the agent watches this host's tasks.
+        # The live layer: Serf joins every other host; the agent watches this host's tasks (below, once
+        # the rollout says which roll).
         desired["live"] = {
             "peers": [{"name": h, "address": str(hosts[h]["advertise_addr"])} for h in sorted(hosts) if h != host],
-            "tasks": service_plan.probed_tasks(svcs, registered, host),
         }
         # Service discovery: every sandbox but the ingress one, with the networks it can resolve on.
         desired["dns"] = {"sandboxes": {
@@ -648,8 +649,11 @@ def build(networks, hosts, reported=None, source=None, services=None, groups=Non
         # is one pass after tasks start (a scale-up costs what a no-op does, plus the new task).
         for desired in result.values():
             desired["lb_drain"], desired["lb_fill"] = [], desired["lb"]
-    return {"hosts": result, "warnings": low_pools, "rollout": rollout.batches(svcs, result, reported),
-            "handover": handover}
+    batches = rollout.batches(svcs, result, reported)
+    for host, desired in result.items():
+        desired["live"]["tasks"] = service_plan.probed_tasks(svcs, registered, host, reported,
+                                                             rollout.rolling(batches, host))
+    return {"hosts": result, "warnings": low_pools, "rollout": batches, "handover": handover}
 
 
 def _anything_leaves(result, registered, reported):

@@ -95,9 +95,18 @@ def changed_tasks(service, desired_by_host, reported):
     return sorted(out, key=lambda t: _slot_order(t[1]["name"]))
 
 
+def running_check(reported, host, name, planned):
+    """The healthcheck task `name` of `host` is probed with now (its agent's), or `planned` where the host
+    did not say (no live layer yet). A check goes with the spec a task runs: a task whose spec rolls keeps
+    this one until its step restarts it, and a rollback's step puts it back."""
+    checks = (reported.get(host) or {}).get("task_checks") or {}
+    return checks[name] if name in checks else planned
+
+
 def batches(services, desired_by_host, reported):
     """The rollout of this run: for each service, in the order declared, its changed tasks in batches of
-    `parallelism` (0: one batch), each with what the play needs to roll it and to roll it back."""
+    `parallelism` (0: one batch), each with what the play needs to roll it and to roll it back: per host,
+    the task names, their previous items, and the healthcheck of each spec (`checks`, `previous_checks`)."""
     out = []
     for svc in services:
         changed = changed_tasks(svc["name"], desired_by_host, reported)
@@ -107,15 +116,23 @@ def batches(services, desired_by_host, reported):
         size = config["parallelism"] or len(changed)
         chunks = [changed[i:i + size] for i in range(0, len(changed), size)]
         for number, chunk in enumerate(chunks, 1):
-            names, previous = {}, {}
+            names, previous, checks, previous_checks = {}, {}, {}, {}
             for host, item, old in chunk:
                 names.setdefault(host, []).append(item["name"])
                 previous.setdefault(host, []).append(dict(old))
+                checks.setdefault(host, {})[item["name"]] = svc["healthcheck"]
+                previous_checks.setdefault(host, {})[item["name"]] = running_check(
+                    reported, host, item["name"], svc["healthcheck"])
             out.append(dict(config, service=svc["name"], batch=number, batches=len(chunks),
                             tasks=[{"host": host, "name": item["name"]} for host, item, _old in chunk],
-                            names=names, previous=previous,
+                            names=names, previous=previous, checks=checks, previous_checks=previous_checks,
                             settle=settle_time(config, svc["healthcheck"])))
     return out
+
+
+def rolling(rollout, host):
+    """Names of the tasks of `host` that roll in this run."""
+    return {name for batch in rollout for name in batch["names"].get(host, [])}
 
 
 def kept_previous(rollout, failed, host):

@@ -458,9 +458,11 @@ def balancing(registered, sandbox_networks, ingress_sbox_address, ingress):
     return sorted(out, key=lambda s: s["fwmark"])
 
 
-def probed_tasks(services, registered, host):
+def probed_tasks(services, registered, host, reported, rolling):
     """What the live agent of `host` watches: its tasks, with the healthcheck and the address to probe
-    (the task's address on its service's first network, the one the VIP balances to)."""
+    (the task's address on its service's first network, the one the VIP balances to). A check goes
+    with the spec a task runs: a task that runs a spec other than the plan's, kept as applied
+    (start-first) or rolling in this run (`rolling`, names), keeps the one its agent probes it with."""
     addresses = {(t["host"], t["name"]): t["addresses"] for svc in registered for t in svc["tasks"]}
     out = []
     for svc in services:
@@ -470,8 +472,11 @@ def probed_tasks(services, registered, host):
                 continue
             mine = addresses.get((host, task["name"])) or {}
             address = next((mine[n] for n in nets + sorted(mine) if n in mine), None)    # else ingress
+            check = svc["healthcheck"]
+            if "applied" in task or task["name"] in rolling:
+                check = rollout.running_check(reported, host, task["name"], check)
             out.append({"name": task["name"], "service": svc["name"], "sandbox": task["sandbox"],
-                        "address": address, "healthcheck": svc["healthcheck"],
+                        "address": address, "healthcheck": check,
                         "supervised": task["command"] is not None})
     return sorted(out, key=lambda t: t["name"])
 

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import deploy, live
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import health, hold, live_agent, live_hint, membership, probes
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import agent_config, health, hold, live_agent, live_hint, \
+    membership, probes
 
 PARAMS = {"node": "h2", "advertise_addr": "198.18.0.12", "port": 7946, "supervisor": "auto",
           "peers": [{"name": "h3", "address": "198.18.0.13"}, {"name": "h1", "address": "198.18.0.11"}],
@@ -87,6 +88,17 @@ def test_the_agent_knows_every_host_s_tasks_and_diffs_never_show_the_token():
     assert [p["name"] for p in config["peers"]] == ["h1", "h3"]
     assert "secret-token" in text and "secret-token" not in live.shown(text)
     assert live.shown(text) == live.shown(live.agent_config_text(PARAMS, "", ""))
+
+
+def test_a_step_s_healthchecks_rewrite_agent_json_as_the_live_role_would_with_those_checks():
+    tcp = {"kind": "tcp", "port": 81, "interval": 1.0, "timeout": 1.0, "retries": 2, "start_period": 0.0,
+           "start_interval": 5.0}
+    text = live.agent_config_text(PARAMS, "secret-token", "127.0.0.1:7373")
+    stepped = agent_config.with_checks(text, {"web.2": tcp, "web.9": None})     # web.9: not watched here
+    with_tcp = dict(PARAMS, tasks=[dict(PARAMS["tasks"][0], healthcheck=tcp)])
+    assert stepped == live.agent_config_text(with_tcp, "secret-token", "127.0.0.1:7373")
+    assert agent_config.checks(stepped) == {"web.2": tcp} and agent_config.checks(text) == {"web.2": None}
+    assert agent_config.checks(None) == {} and agent_config.checks("not json") == {}
 
 
 def test_a_probe_of_a_process_that_was_replaced_is_discarded_and_probing_goes_on(tmp_path):

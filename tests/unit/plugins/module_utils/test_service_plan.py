@@ -383,10 +383,12 @@ SOLO = dict(WEB, replicas=1, update_config={"order": "start-first", "monitor": "
 
 
 def _converged(before):
-    """What hosts report after converging to `before`, with the specs they applied."""
+    """What hosts report after converging to `before`, with the specs they applied and the checks their
+    agents probe the tasks with."""
     reported = _reported(before)
     for host, desired in before.items():
         reported[host]["task_specs"] = desired["tasks"]
+        reported[host]["task_checks"] = {t["name"]: t["healthcheck"] for t in desired["live"]["tasks"]}
     return reported
 
 
@@ -496,3 +498,51 @@ def test_only_tasks_of_hosts_in_this_run_roll():
     reported["h1"]["task_specs"] = before["h1"]["tasks"]     # h2 and h3 were read from outside the play
     batches = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, command=["x"])])["rollout"]
     assert [b["tasks"] for b in batches] == [[{"host": "h1", "name": t["name"]}] for t in before["h1"]["tasks"]]
+
+
+HTTP_CHECK = {"http": {"port": 80}, "interval": "1s", "retries": 2}
+TCP_CHECK = {"tcp": 81, "interval": "1s", "retries": 2}
+
+
+def _probed(planned):
+    """{task: the kind and port of the check its agent is told to probe it with}."""
+    return {t["name"]: (t["healthcheck"]["kind"], t["healthcheck"]["port"])
+            for d in planned["hosts"].values() for t in d["live"]["tasks"]}
+
+
+def test_a_task_that_rolls_keeps_the_check_of_the_spec_it_runs_and_each_step_carries_both():
+    before = build([dict(WEB, healthcheck=HTTP_CHECK)])
+    where = {t["name"]: h for h, d in before.items() for t in d["tasks"]}
+    planned = plan.build(NETS, HOSTS, _converged(before), "h1",
+                         services=[dict(WEB, command=["srv", "81"], healthcheck=TCP_CHECK)])
+    assert _probed(planned) == {"web.%d" % n: ("http", 80) for n in (1, 2, 3)}    # until each one's step
+    first = planned["rollout"][0]
+    assert first["checks"][where["web.1"]]["web.1"]["kind"] == "tcp"
+    assert first["previous_checks"][where["web.1"]]["web.1"]["kind"] == "http"
+    assert set(first["checks"]) == set(first["previous_checks"]) == {where["web.1"]}
+
+
+def test_a_changed_check_alone_rolls_nothing_and_is_probed_at_once():
+    planned = plan.build(NETS, HOSTS, _converged(build([dict(WEB, healthcheck=HTTP_CHECK)])), "h1",
+                         services=[dict(WEB, healthcheck=TCP_CHECK)])
+    assert planned["rollout"] == []
+    assert _probed(planned) == {"web.%d" % n: ("tcp", 81) for n in (1, 2, 3)}
+
+
+def test_without_a_check_reported_a_rolling_task_is_probed_with_the_planned_one():
+    reported = _converged(build([dict(WEB, healthcheck=HTTP_CHECK)]))
+    for host in reported.values():
+        host.pop("task_checks")         # no live layer yet
+    planned = plan.build(NETS, HOSTS, reported, "h1", services=[dict(WEB, command=["srv", "81"], healthcheck=TCP_CHECK)])
+    assert _probed(planned) == {"web.%d" % n: ("tcp", 81) for n in (1, 2, 3)}
+    assert all(c["kind"] == "tcp" for b in planned["rollout"] for checks in b["previous_checks"].values()
+               for c in checks.values())
+
+
+def test_start_first_the_old_task_keeps_its_check_and_the_new_one_takes_the_new():
+    old_solo = dict(SOLO, healthcheck=HTTP_CHECK)
+    new_solo = dict(SOLO, command=["srv", "81"], healthcheck=TCP_CHECK)
+    reported = _converged(build([old_solo]))
+    assert _probed(_plan([new_solo], reported)) == {"web.1": ("http", 80), "web.1.b": ("tcp", 81)}
+    # The new task never became stable and was stopped: the old one serves on, with its own check.
+    assert _probed(_plan([new_solo], reported, "settle")) == {"web.1": ("http", 80)}
