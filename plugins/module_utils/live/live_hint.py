@@ -8,8 +8,9 @@ own priority (ahead of the tasks). So the handler is one short process: logger(1
 on every Debian host) sends one datagram to the agent's socket, with the event, the user
 event's name and the first line of its payload. A Python handler cost 0.5-0.8 s of CPU per
 event on an emulated CPU, taken from the tasks on every host at once.
-task_hold sends one datagram in the same form once it changed held.json, so that the agent
-reads it at once rather than at its next look.
+task_hold sends one datagram in the same form once it changed held.json or the tasks' checks in
+agent.json, so that the agent reads them at once (it reads both files at any datagram) rather than at
+its next look.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def command(path):
 
 
 def tell_held(state_dir):
-    """Tell the agent that held.json changed. True when it was sent; with no agent listening
+    """Tell the agent that held.json (or agent.json) changed. True when it was sent; with no agent listening
     (none yet, stopped) nothing is sent: the agent reads the file when it starts."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
