@@ -73,12 +73,14 @@ def render(table, services, balance=True):
     if masquerade:
         lines.append("    meta mark { %s } masquerade" % ", ".join(masquerade))
     lines += ["  }"]
-    # A service with nowhere to send refuses at once (ICMP port unreachable: ECONNREFUSED), where
-    # its VIP would otherwise leave unanswered and the client wait for its timeout.
+    # A service with nowhere to send refuses a new connection at once (ICMP port unreachable:
+    # ECONNREFUSED), where its VIP would otherwise leave it unanswered and the client wait for its
+    # timeout. Only a new one: those its quiesced backends have finish. (IPVS leaves what it
+    # forwards untracked, and refuses by itself where it has no backend to take a connection.)
     empty = ["%#x" % s["fwmark"] for s in services if not any(d["weight"] for d in s["backends"])]
     lines += ["  chain refuse_output {", "    type filter hook output priority filter; policy accept;"]
     if empty:
-        lines.append("    meta mark { %s } reject" % ", ".join(empty))
+        lines.append("    ct state new meta mark { %s } reject" % ", ".join(empty))
     lines += ["  }", "}"]
     # nft 1.0.6 needs a newline before the closing brace after a map (LAB-NOTES).
     return "\n".join(lines) + "\n"

@@ -56,7 +56,7 @@ def test_a_service_with_no_backend_to_send_to_refuses_at_once():
                          svc(fwmark=0x103, vip="10.0.1.102", backends=[{"address": "10.0.1.9", "weight": 0}])],
                         "nftables")
     for text in (lb_nftables.render("t", norm), lb_nftables.render("t", norm, balance=False)):
-        assert "    meta mark { 0x102, 0x103 } reject" in text
+        assert "    ct state new meta mark { 0x102, 0x103 } reject" in text
         assert "type filter hook output priority filter" in text
     assert "reject" not in lb_nftables.render("t", lb.normalise([svc()], "nftables"))
 
