@@ -22,12 +22,13 @@ description:
     nftables changes are one atomic transaction, after which tracked connections to removed backends
     (or removed VIPs) are deleted, so clients are reset and retry on a live backend instead of
     sending into the void; IPVS does the same through C(expire_nodest_conn). A service left with no
-    backend refuses connections at once (ICMP port unreachable) instead of letting them time out.
+    backend to take a connection refuses new ones at once (ICMP port unreachable) instead of letting
+    them time out.
   - In a sandbox, backends that name their O(services[].backends[].task) and
     O(services[].backends[].host) follow the live layer (M(swarmnet.overlay.live_agent)); a backend
-    whose task is unhealthy or starting is quiesced (weight 0, its connections finish) and one whose
-    host is down is removed, unless no task of the service is healthy (then every task on a live host
-    gets traffic). The planned and applied sets are
+    whose task is unhealthy or starting, or whose host is leaving or has left the cluster, is quiesced
+    (weight 0, its connections finish) and one whose host failed or was never seen is removed, unless no task of the
+    service is healthy (then every task on a live host gets traffic). The planned and applied sets are
     recorded in C(STATE_DIR/live/lb/NETNS.json), from which the live agent re-applies them as health
     changes; both hold one lock, so a converge and a health change never undo each other.
   - O(sandboxes) takes many namespaces (a host's whole list) in one run, each reconciled and reported

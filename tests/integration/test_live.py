@@ -170,13 +170,29 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
     for conn in opened:
         conn.close()
     assert apply(sick) == []                     # the same facts again: nothing to do
+    apply(alive)
+    with netns.inside("client"):
+        opened = {ask_first: socket.create_connection(("10.9.0.100", 80), timeout=2) for ask_first in (0, 1)}
     gone = {"hosts": {"h1": "failed", "h2": "left"}, "tasks": alive["tasks"]}
     apply(gone)
+    assert [(b["task"], b["weight"]) for b in lb_records.read_record(state_dir, "client")["applied"][0]["backends"]] \
+        == [("web.2", 0)]
     with netns.inside("client"):
         started = time.monotonic()
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("10.9.0.100", 80), timeout=3)
         assert time.monotonic() - started < 0.5
+    # h2 left (a shutdown: its tasks serve on until the others have heard): the request web.2 was
+    # about to serve is answered, though its VIP now refuses new connections.
+    answered = set()
+    for conn in opened.values():
+        conn.settimeout(1)
+        try:
+            answered.add(ask(conn))
+        except OSError:        # web.1's: its host failed, its connection was cut
+            pass
+        conn.close()
+    assert answered == {address["t2"]}
     apply(alive)
     assert answers() == {address["t1"], address["t2"]}
     with lb_records.locked(state_dir), netns.inside("client"):
@@ -197,7 +213,7 @@ def test_the_agent_takes_newer_facts_in_the_middle_of_a_pass(cleanup, tmp_path, 
         with lb_records.locked(state_dir), netns.inside(sandbox):
             live_balancing.reconcile(state_dir, sandbox, "nftables", planned, "swarmnet_lb", Changes(False), alive)
     sick = dict(alive, tasks={"h1": {"web.1": "unhealthy"}, "h2": {"web.2": "healthy"}})
-    h2_gone = dict(sick, hosts={"h1": "alive", "h2": "left"})
+    h2_gone = dict(sick, hosts={"h1": "alive", "h2": "failed"})
     agent = live_agent.Agent(state_dir)
     agent.write_facts(sick)
     agent.applies.put(h2_gone)          # arrives while the first sandbox is switched

@@ -13,8 +13,9 @@ The rule: a task gets traffic when its host is alive and the task is healthy. Wh
 of a service is healthy, every task on a live host gets traffic (fail open, as Envoy's panic
 mode and AWS load balancers do): a health check that is wrong never takes a service down by
 itself. A task on a host that is failed, has left or was never seen gets no traffic, and a
-service with no task on a live host has no backend (its VIP refuses connections at once).
-A task held back on a live host keeps the connections it has (mask_backends()).
+service with no task on a live host takes no new connection (its VIP refuses at once).
+A task held back on a live host, or on a host that is leaving or has left, keeps the
+connections it has (mask_backends()).
 
 Facts that are missing, from another boot, or not refreshed for STALE_AFTER seconds (the
 agent is gone) mask nothing: without a live layer, traffic goes where the plan says.
@@ -33,6 +34,9 @@ LIVE_DIR = "live"
 FACTS = "facts.json"
 STALE_AFTER = 15.0          # the agent refreshes its facts every 3 s
 ALIVE = "alive"
+# Serf's statuses of a host that said it goes (a shutdown: Serf leaves, lingers, and only then
+# are the host's tasks stopped, host/live.py LEAVE_DRAIN): its tasks still answer a while.
+LEAVING = ("leaving", "left")
 HEALTHY = "healthy"
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
 
@@ -87,6 +91,15 @@ def on_live_hosts(tasks, facts):
     return {t for t in tasks if hosts.get(t[0]) == ALIVE}
 
 
+def still_answering(tasks, facts):
+    """The tasks, of [(host, name)], whose connections may still be answered: those on live
+    hosts and on hosts that left (all of them without facts)."""
+    if facts is None:
+        return set(tasks)
+    hosts = facts.get("hosts") or {}
+    return {t for t in tasks if hosts.get(t[0]) == ALIVE or hosts.get(t[0]) in LEAVING}
+
+
 def allowed(tasks, facts):
     """The tasks, of [(host, name)] of one service, that get traffic."""
     live = on_live_hosts(tasks, facts)
@@ -102,20 +115,22 @@ def mask_backends(services, facts):
 
     A backend the rule holds back on a live host is quiesced (weight 0): it takes no new
     connection, and the connections it has finish. Docker deweights a task it disables the
-    same way; removing it would drop a request in flight to a task that is only slow. A
-    backend on a host that is gone is removed. A backend names its task with `task` and
+    same way; removing it would drop a request in flight to a task that is only slow. So is a
+    backend on a host that is leaving or has left: at a shutdown its tasks serve on until the
+    others have heard of the leave. A backend on a host that failed or was never seen is
+    removed: nothing would answer its connections. A backend names its task with `task` and
     `host`; one that does not is never held back."""
     out = []
     for svc in services or []:
         backends = svc.get("backends") or []
         tasks = [(b["host"], b["task"]) for b in backends if b.get("task") and b.get("host")]
-        keep, live = allowed(tasks, facts), on_live_hosts(tasks, facts)
+        keep, answering = allowed(tasks, facts), still_answering(tasks, facts)
         masked = []
         for backend in backends:
             task = (backend.get("host"), backend.get("task"))
             if not (task[0] and task[1]) or task in keep:
                 masked.append(backend)
-            elif task in live:
+            elif task in answering:
                 masked.append(dict(backend, weight=0))
         out.append(dict(svc, backends=masked))
     return out

@@ -70,6 +70,22 @@ def test_a_task_held_back_on_a_live_host_is_quiesced_and_one_on_a_host_gone_remo
     assert planned[0]["backends"][1]["weight"] == 1
 
 
+def test_a_task_on_a_host_that_leaves_is_quiesced_so_that_its_requests_in_flight_finish():
+    planned = [{"fwmark": 256, "vip": "10.10.1.8", "backends": [
+        {"address": "10.10.1.5", "task": "web.1", "host": "h1", "weight": 1},
+        {"address": "10.10.1.6", "task": "web.2", "host": "h2", "weight": 1},
+        {"address": "10.10.1.7", "task": "web.3", "host": "h3", "weight": 1}]}]
+    healthy = {"h1": {"web.1": "healthy"}, "h2": {"web.2": "healthy"}, "h3": {"web.3": "healthy"}}
+    for status in ("leaving", "left"):
+        going = facts(hosts={"h1": "alive", "h2": status, "h3": "unknown"}, tasks=healthy)
+        assert [(b["task"], b["weight"]) for b in availability.mask_backends(planned, going)[0]["backends"]] \
+            == [("web.1", 1), ("web.2", 0)]
+    # Every task's host on its way out or gone: nothing takes a new connection.
+    gone = facts(hosts={"h1": "failed", "h2": "left", "h3": "left"}, tasks=healthy)
+    assert [(b["task"], b["weight"]) for b in availability.mask_backends(planned, gone)[0]["backends"]] \
+        == [("web.2", 0), ("web.3", 0)]
+
+
 def test_serving_is_every_service_s_allowed_tasks():
     registry = [{"name": "web", "tasks": [{"host": h, "name": n} for h, n in WEB]},
                 {"name": "api", "tasks": [{"host": "h2", "name": "api.1"}]}]
