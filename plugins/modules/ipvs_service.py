@@ -27,10 +27,10 @@ description:
   - In a sandbox, backends that name their O(services[].backends[].task) and
     O(services[].backends[].host) follow the live layer (M(swarmnet.overlay.live_agent)); a backend
     whose task is unhealthy or starting, or whose host is leaving or has left the cluster, is quiesced
-    (weight 0, its connections finish) and one whose host failed or was never seen is removed, unless no task of the
-    service is healthy (then every task on a live host gets traffic). The planned and applied sets are
-    recorded in C(STATE_DIR/live/lb/NETNS.json), from which the live agent re-applies them as health
-    changes; both hold one lock, so a converge and a health change never undo each other.
+    (weight 0, its connections finish) and one whose host failed or was never seen is removed, unless
+    no task of the service is healthy (then every task on a live host gets traffic). The planned and
+    applied sets are recorded in C(STATE_DIR/live/lb/NETNS.json), from which the live agent re-applies
+    them as health changes; both hold one lock, so a converge and a health change never undo each other.
   - O(sandboxes) takes many namespaces (a host's whole list) in one run, each reconciled and reported
     on its own (C(results), one diff each); a namespace that fails does not stop the others.
     O(balancing) takes the same list as the plan keeps it, each distinct set of services once.

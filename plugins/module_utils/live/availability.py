@@ -83,21 +83,22 @@ def write(state_dir, facts):
     os.replace(tmp, path)
 
 
-def on_live_hosts(tasks, facts):
-    """The tasks, of [(host, name)], whose host is alive (all of them without facts)."""
+def _on_hosts(tasks, facts, statuses):
     if facts is None:
         return set(tasks)
     hosts = facts.get("hosts") or {}
-    return {t for t in tasks if hosts.get(t[0]) == ALIVE}
+    return {t for t in tasks if hosts.get(t[0]) in statuses}
+
+
+def on_live_hosts(tasks, facts):
+    """The tasks, of [(host, name)], whose host is alive (all of them without facts)."""
+    return _on_hosts(tasks, facts, (ALIVE,))
 
 
 def still_answering(tasks, facts):
     """The tasks, of [(host, name)], whose connections may still be answered: those on live
     hosts and on hosts that left (all of them without facts)."""
-    if facts is None:
-        return set(tasks)
-    hosts = facts.get("hosts") or {}
-    return {t for t in tasks if hosts.get(t[0]) == ALIVE or hosts.get(t[0]) in LEAVING}
+    return _on_hosts(tasks, facts, (ALIVE,) + LEAVING)
 
 
 def allowed(tasks, facts):
