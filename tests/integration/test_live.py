@@ -172,7 +172,7 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
     assert apply(sick) == []                     # the same facts again: nothing to do
     apply(alive)
     with netns.inside("client"):
-        opened = {ask_first: socket.create_connection(("10.9.0.100", 80), timeout=2) for ask_first in (0, 1)}
+        opened = [socket.create_connection(("10.9.0.100", 80), timeout=2) for _attempt in range(2)]
     gone = {"hosts": {"h1": "failed", "h2": "left"}, "tasks": alive["tasks"]}
     apply(gone)
     assert [(b["task"], b["weight"]) for b in lb_records.read_record(state_dir, "client")["applied"][0]["backends"]] \
@@ -185,7 +185,7 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
     # h2 left (a shutdown: its tasks serve on until the others have heard): the request web.2 was
     # about to serve is answered, though its VIP now refuses new connections.
     answered = set()
-    for conn in opened.values():
+    for conn in opened:
         conn.settimeout(1)
         try:
             answered.add(ask(conn))
