@@ -4,6 +4,8 @@ A failed scenario ends in Molecule's summary ("verify: Executed: Failed") and th
 the task that failed and its message are hundreds of lines up, out of a CI tail. Failures that
 the play ignored (``...ignoring``) and retries are left out (a failure a ``rescue`` caught is
 listed); a nested run's output, shown indented by a debug task, is not a failure of this run.
+A command task's ``cmd`` is left out of its message: the task's name says what it ran, and a
+long script would push what it printed out of the lines shown.
 
 Usage: python3 tests/failed_tasks.py LOG
 """
@@ -14,6 +16,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 BOX = re.compile(r"^\s*│ ?")          # Molecule prints each step's output inside a box
 FAILED = re.compile(r"^(fatal|failed): \[")
 MAX_LINES = 40                            # of one failure's message
+KEY = re.compile(r"^( *)([A-Za-z_]+):(?: |$)")
+LEFT_OUT = ("cmd",)
 
 
 def plain_lines(text):
@@ -50,7 +54,27 @@ def failures(text):
 def _trimmed(block):
     while block and not block[-1]:
         block.pop()
-    return block
+    return _without(block, LEFT_OUT)
+
+
+def _without(block, keys):
+    """The failure's lines without the result keys named, each with the lines it spans.
+
+    Its keys are the lines indented as its first key; any other line (a value's own lines,
+    or one Molecule wrapped, which it indents less) belongs to the key above it.
+    """
+    first = KEY.match(block[1]) if len(block) > 1 else None
+    if first is None:
+        return block
+    indent = first.group(1)
+    kept, skipping = block[:1], False
+    for line in block[1:]:
+        key = KEY.match(line)
+        if key and key.group(1) == indent:
+            skipping = key.group(2) in keys
+        if not skipping:
+            kept.append(line)
+    return kept
 
 
 def report(text):

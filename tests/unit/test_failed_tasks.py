@@ -67,3 +67,12 @@ def test_a_long_message_is_cut():
 
 def test_a_log_without_failures():
     assert failed_tasks.report("TASK [x] ***\nok: [h1]\n") == ""
+
+
+def test_a_command_is_left_out_and_what_it_printed_kept():
+    log = ("TASK [Ping] ***\nfatal: [h2]: FAILED! =>\n    changed: false\n    cmd: |-\n        set -u\n"
+           + "        ping -c 1 10.0.0.%d\n" * 3 % (1, 2, 3)
+           + "  wrapped by molecule: one long line\n    msg: |-\n        h2 -> 10.0.0.2: FAILED\n    rc: 1\n")
+    assert failed_tasks.failures(log) == [
+        ("TASK [Ping] ***", ["fatal: [h2]: FAILED! =>", "    changed: false", "    msg: |-",
+                             "        h2 -> 10.0.0.2: FAILED", "    rc: 1"])]
