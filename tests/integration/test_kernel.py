@@ -162,6 +162,22 @@ def test_a_namespace_the_collection_did_not_make_is_kept():
     assert netns.exists("podman-1") and endpoint.observe("podman-1")["endpoints"] == {}
 
 
+def half_made(name):
+    """What a run killed while it made namespace `name` leaves: the name's empty file, nothing bound on it."""
+    open(os.path.join(netns.NETNS_DIR, name), "w").close()
+
+
+def test_a_namespace_whose_making_was_killed_is_made_again():
+    half_made("swarmnet-front")
+    assert not netns.exists("swarmnet-front") and netns.names() == []
+    assert converge(want())[0] == "create namespace swarmnet-front"
+    assert network.summary(network.observe("front")) == network.desired_summary(want())
+    half_made("task")
+    assert attach("task", endpoints("front"))[0] == "create sandbox namespace task"
+    assert endpoint.summary(endpoint.observe("task")) == endpoint.desired_summary(endpoints("front"))
+    assert netns.names() == ["swarmnet-front", "task"]
+
+
 def peer_set(count, vtep_base=1):
     return [{"ip": "10.10.%d.%d" % (1 + i // 200, 2 + i % 200), "mac": "02:42:0a:0a:%02x:%02x" % (1 + i // 200, 2 + i % 200),
              "vtep": "198.18.9.%d" % (vtep_base + i % 5)} for i in range(count)]

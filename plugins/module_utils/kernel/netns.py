@@ -37,18 +37,33 @@ def require_pyroute2(module):
 KERNEL_ERRORS = (OSError, NetlinkError)
 
 
+def _mounted(path):
+    """Whether a namespace is mounted on `path`. A name is made in two steps, an empty file and then
+    the namespace bound onto it (iproute2 and pyroute2 alike): a run killed between the two leaves
+    the file alone, which is no namespace (entering it fails with EINVAL). A namespace is on nsfs,
+    never on the device of the directory that names it."""
+    try:
+        return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
+    except OSError:
+        return False
+
+
 def exists(name):
-    return os.path.exists(os.path.join(NETNS_DIR, name))
+    return _mounted(os.path.join(NETNS_DIR, name))
 
 
 def names():
     """Every named network namespace on this host, sorted."""
     if not os.path.isdir(NETNS_DIR):
         return []
-    return sorted(os.listdir(NETNS_DIR))
+    return sorted(name for name in os.listdir(NETNS_DIR) if exists(name))
 
 
 def create(name):
+    """Make namespace `name`, in the place of the empty file a creation that was killed left."""
+    path = os.path.join(NETNS_DIR, name)
+    if os.path.lexists(path) and not _mounted(path):
+        os.unlink(path)
     _netns.create(name)
 
 
