@@ -17,7 +17,7 @@ description:
   - V(drained) means this host sends the tasks no traffic. Its facts call them not healthy (held by
     M(swarmnet.overlay.task_hold), failed or stopped), and the kernel balancing of every sandbox that
     balances them is what those facts say. When no task of a service is healthy, the live layer still sends
-    that service's tasks traffic (fail open), and the condition accepts that.
+    that service's tasks traffic (fail open), and the condition accepts that; never to a held or stopped one.
   - V(serving) means this host sends the tasks traffic again. They are healthy in its facts, and the
     balancing is applied.
   - V(stable) is for the tasks' own host. Each of them whose host is this one stays healthy (its health

@@ -117,39 +117,52 @@ def test_probes_see_from_inside_the_sandbox_what_a_client_would(cleanup):
     assert time.monotonic() - started < 1.5
 
 
+def web_vip(address):
+    """web's VIP 10.9.0.100 balanced to web.1 in t1 (on h1) and web.2 in t2 (on h2)."""
+    return [{"fwmark": 256, "vip": "10.9.0.100", "backends": [
+        {"address": address["t1"], "task": "web.1", "host": "h1"},
+        {"address": address["t2"], "task": "web.2", "host": "h2"}]}]
+
+
+def balance_in_client(state_dir, planned, facts, check_mode=False):
+    """What the agent does with new facts in sandbox `client`; the changes it made."""
+    changes = Changes(check_mode)
+    with lb_records.locked(state_dir), netns.inside("client"):
+        live_balancing.reconcile(state_dir, "client", "nftables", planned, "swarmnet_lb", changes, facts)
+    return changes.done
+
+
+def ask(conn):
+    conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    reply = b""
+    while True:
+        data = conn.recv(1000)
+        if not data:
+            return reply.split(b"\r\n\r\n", 1)[1].decode()
+        reply += data
+
+
+def answers_of_web():
+    """The servers that answered 6 requests to web's VIP from `client` (each says its own address)."""
+    with netns.inside("client"):
+        seen = set()
+        for _attempt in range(6):
+            with socket.create_connection(("10.9.0.100", 80), timeout=2) as conn:
+                seen.add(ask(conn))
+        return seen
+
+
 def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once(cleanup, tmp_path):
     address = segment(["client", "t1", "t2"])
     for name in ("t1", "t2"):
         cleanup.append(subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", SERVER]))
     state_dir = str(tmp_path)
-    planned = [{"fwmark": 256, "vip": "10.9.0.100", "backends": [
-        {"address": address["t1"], "task": "web.1", "host": "h1"},
-        {"address": address["t2"], "task": "web.2", "host": "h2"}]}]
+    planned = web_vip(address)
 
     def apply(facts, check_mode=False):
-        changes = Changes(check_mode)
-        with lb_records.locked(state_dir), netns.inside("client"):
-            live_balancing.reconcile(state_dir, "client", "nftables", planned, "swarmnet_lb", changes, facts)
-        return changes.done
+        return balance_in_client(state_dir, planned, facts, check_mode)
 
-    def ask(conn):
-        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        reply = b""
-        while True:
-            data = conn.recv(1000)
-            if not data:
-                return reply.split(b"\r\n\r\n", 1)[1].decode()
-            reply += data
-
-    def answers():
-        """The servers that answered 6 requests to the VIP (each says its own address)."""
-        with netns.inside("client"):
-            seen = set()
-            for _attempt in range(6):
-                with socket.create_connection(("10.9.0.100", 80), timeout=2) as conn:
-                    seen.add(ask(conn))
-            return seen
-
+    answers = answers_of_web
     alive = {"hosts": {"h1": "alive", "h2": "alive"}, "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "healthy"}}}
     assert apply(alive)
     time.sleep(0.3)
@@ -198,6 +211,34 @@ def test_balancing_follows_the_facts_and_a_vip_with_no_task_left_refuses_at_once
     with lb_records.locked(state_dir), netns.inside("client"):
         live_balancing.reconcile(state_dir, "client", "nftables", None, "swarmnet_lb", Changes(False), alive)
     assert lb_records.read_record(state_dir, "client") is None
+
+
+def test_failing_open_sends_nothing_to_the_task_another_host_handed_over_from(cleanup, tmp_path):
+    """A start-first handover on h2 has held its old task web.2 and stopped it; the new one, web.1 on h1,
+    has not passed its probe yet (a starved host): no task is healthy. h2's health tag tells h1's agent
+    that web.2 is out, and h1 fails open to web.1 alone, which answers; web.2 would refuse."""
+    address = segment(["client", "t1", "t2"])
+    cleanup.append(subprocess.Popen(["ip", "netns", "exec", "t1", sys.executable, "-c", SERVER]))
+    h2 = live_agent.Agent(str(tmp_path / "h2"))
+    h2.config = {"node": "h2", "view": {"h1": ["web.1"], "h2": ["web.2"]}}
+    h2.tasks = {"web.2": health.TaskHealth(None, True, 0.0)}
+    h2.tasks["web.2"].observe((100, 1), 0.0)       # as it ran before the handover: healthy
+    h2.held = {"web.2"}
+    h2.tasks["web.2"].observe(None, 1.0)           # then stopped
+    h1 = live_agent.Agent(str(tmp_path / "h1"))
+    h1.config = dict(h2.config, node="h1")
+    h1.statuses = {"h1": "alive", "h2": "alive"}
+    h1.tasks = {"web.1": health.TaskHealth(check(http={"port": 80}, interval="1s"), True, 0.0)}
+    h1.tasks["web.1"].observe((200, 1), 0.5)       # started by the handover, not probed yet
+    h1.remote_health({"name": "h2", "tags": {membership.HEALTH_TAG: h2.local_tag()}}, 1.5)
+    facts = h1.current_facts(2.0)
+    assert facts["tasks"] == {"h1": {"web.1": health.STARTING}, "h2": {"web.2": availability.OUT}}
+    state_dir = str(tmp_path / "h1")
+    assert balance_in_client(state_dir, web_vip(address), facts)
+    assert [(b["task"], b.get("weight", 1)) for b in lb_records.read_record(state_dir, "client")["applied"][0]["backends"]] \
+        == [("web.1", 1), ("web.2", 0)]
+    time.sleep(0.3)
+    assert answers_of_web() == {address["t1"]}
 
 
 def test_the_agent_takes_newer_facts_in_the_middle_of_a_pass(cleanup, tmp_path, capsys):
@@ -365,7 +406,7 @@ def test_a_task_stopped_while_held_is_not_let_back_into_traffic(cleanup, tmp_pat
     agent.tasks = {"old.1": health.TaskHealth(None, True, 0.0)}    # no healthcheck: healthy while it runs
 
     def told_healthy():
-        return membership.decode(agent.local_tag(), ["old.1"])[1]["old.1"]
+        return membership.decode(agent.local_tag(), ["old.1"])[1]["old.1"] == availability.HEALTHY
 
     agent.handle(("tick",), 0.0)                                   # its first look at the processes
     assert told_healthy() and agent.next_processes == live_agent.PROCESSES_EVERY

@@ -10,9 +10,11 @@ the agent itself mask backends with it, and the resolver masks `tasks.NAME` and 
 answers, all through allowed() below, so Ansible and the agent never disagree.
 
 The rule: a task gets traffic when its host is alive and the task is healthy. When no task
-of a service is healthy, every task on a live host gets traffic (fail open, as Envoy's panic
-mode and AWS load balancers do): a health check that is wrong never takes a service down by
-itself. A task on a host that is failed, has left or was never seen gets no traffic, and a
+of a service is healthy, every task on a live host that may answer gets traffic (fail open, as
+Envoy's panic mode and AWS load balancers do): a health check that is wrong never takes a
+service down by itself. A task held by a rollout or stopped may not answer (a held one is about
+to stop, or has: a start-first handover holds the old task, then stops it), so failing open
+never sends it traffic. A task on a host that is failed, has left or was never seen gets no traffic, and a
 service with no task on a live host takes no new connection (its VIP refuses at once).
 A task held back on a live host, or on a host that is leaving or has left, keeps the
 connections it has (mask_backends()).
@@ -38,6 +40,11 @@ ALIVE = "alive"
 # are the host's tasks stopped, host/live.py LEAVE_DRAIN): its tasks still answer a while.
 LEAVING = ("leaving", "left")
 HEALTHY = "healthy"
+UNHEALTHY = "unhealthy"     # health.UNHEALTHY: failing its checks, but it may answer
+# The states of a task that may not answer at all: held by a rollout (hold.HELD), its process
+# stopped (health.STOPPED), or either of the two on another host (its health tag says OUT).
+HELD, STOPPED, OUT = "held", "stopped", "out"
+CANNOT_ANSWER = (HELD, STOPPED, OUT)
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
 
 
@@ -107,8 +114,9 @@ def allowed(tasks, facts):
     if facts is None:
         return live
     health = facts.get("tasks") or {}
-    healthy = {t for t in live if (health.get(t[0]) or {}).get(t[1]) == HEALTHY}
-    return healthy or live
+    states = {t: (health.get(t[0]) or {}).get(t[1]) for t in live}
+    healthy = {t for t, state in states.items() if state == HEALTHY}
+    return healthy or {t for t, state in states.items() if state not in CANNOT_ANSWER}
 
 
 def mask_backends(services, facts):

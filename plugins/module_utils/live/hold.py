@@ -19,7 +19,7 @@ from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, live_hint
 
 FILE = "held.json"
-HELD = "held"       # the state every host's facts give a held task
+HELD = availability.HELD     # the state this host's facts give a held task (OUT on the others)
 
 
 def path(state_dir):

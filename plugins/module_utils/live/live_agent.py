@@ -118,7 +118,7 @@ class Agent:
         self.tasks = {}              # local task name -> health.TaskHealth
         self.held = set()            # local tasks a rollout holds out of traffic (hold.py)
         self.held_mtime = None
-        self.remote = {}             # host -> {task name: healthy}
+        self.remote = {}             # host -> {task name: HEALTHY, UNHEALTHY or OUT}
         self.hinted = {}             # host -> (seq, monotonic time it came): the tag its last event carried
         self.taken = {}              # host -> seq of the tag its tasks' health was last taken from
         self.statuses = {}           # host -> Serf status
@@ -284,8 +284,7 @@ class Agent:
         self.taken[host] = seq
         known = self.remote.get(host, {})
         if decoded is not None:
-            changed = ["%s %s" % (n, "healthy" if ok else "not healthy")
-                       for n, ok in sorted(decoded.items()) if known.get(n) != ok]
+            changed = ["%s %s" % (n, state) for n, state in sorted(decoded.items()) if known.get(n) != state]
             if changed:
                 log("%s: %s" % (host, ", ".join(changed)))
             known = decoded
@@ -326,14 +325,14 @@ class Agent:
         """This host's health tag; a new sequence number only when the health it tells changed."""
         names = self.config["view"].get(self.config["node"], [])      # as every other host lists them
         healthy = {n for n, t in self.tasks.items() if t.healthy and n not in self.held}
-        if self.tag is not None and membership.same_health(self.tag, membership.encode(0, names, healthy)):
+        out = {n for n, t in self.tasks.items() if n in self.held or t.state == health.STOPPED}
+        if self.tag is not None and membership.same_health(self.tag, membership.encode(0, names, healthy, out)):
             return self.tag
-        return membership.encode(int(time.time() * 1000), names, healthy)
+        return membership.encode(int(time.time() * 1000), names, healthy, out)
 
     def current_facts(self, now):
         node = self.config["node"]
-        tasks = {host: {n: (availability.HEALTHY if ok else health.UNHEALTHY) for n, ok in known.items()}
-                 for host, known in self.remote.items() if host in self.config["view"]}
+        tasks = {host: dict(known) for host, known in self.remote.items() if host in self.config["view"]}
         tasks[node] = {n: hold.HELD if n in self.held else t.state for n, t in self.tasks.items()}
         wall = time.time()
         local = {n: dict(t.report(), since=wall - (now - t.since), held=n in self.held) for n, t in self.tasks.items()}

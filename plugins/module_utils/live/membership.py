@@ -9,10 +9,12 @@ alive, failed or gone. Each host's health is a Serf tag, so it reaches every oth
 with the membership and survives partitions. Nothing here speaks the gossip protocol:
 this file writes the agent's configuration and drives the `serf` command line.
 
-The health tag: `SEQ.GEN.BITS`, where GEN names the host's task list (a digest of the
-sorted task names every host knows from the plan) and BITS has one bit per task in that
-order, set when the task is healthy. Serf caps all tags of a node at 512 bytes together;
-one bit per task leaves room for about 2800 tasks per host.
+The health tag: `SEQ.GEN.BITS[.OUT]`, where GEN names the host's task list (a digest of the
+sorted task names every host knows from the plan), BITS has one bit per task in that order,
+set when the task is healthy, and OUT one bit per task, set when it may not answer at all
+(held by a rollout or stopped: failing open never sends it traffic). OUT is left off while
+no task is out, so such a tag reads as it did before OUT. Serf caps all tags of a node at 512
+bytes together; two bits per task leave room for about 1400 tasks per host.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import hmac
 import json
 import os
 import subprocess
+
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
 
 SERF = "serf"
 DEFAULT_RPC_PORT = 7373
@@ -128,14 +132,28 @@ def generation(names):
     return hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()[:8]
 
 
-def encode(seq, names, healthy):
-    """The tag value for a host whose tasks are `names`, `healthy` those that pass."""
-    names = sorted(names)
+def _bitfield(names, chosen):
     bits = bytearray((len(names) + 7) // 8)
     for i, name in enumerate(names):
-        if name in healthy:
+        if name in chosen:
             bits[i // 8] |= 1 << (i % 8)
-    return "%d.%s.%s" % (seq, generation(names), base64.urlsafe_b64encode(bytes(bits)).decode().rstrip("="))
+    return base64.urlsafe_b64encode(bytes(bits)).decode().rstrip("=")
+
+
+def _chosen(text, names):
+    """The names whose bit is set in a bitfield of `names`; None when it is not one."""
+    bits = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if len(bits) != (len(names) + 7) // 8:
+        return None
+    return {name for i, name in enumerate(names) if bits[i // 8] & (1 << (i % 8))}
+
+
+def encode(seq, names, healthy, out=()):
+    """The tag value for a host whose tasks are `names`: `healthy` those that pass, `out` those that
+    may not answer at all."""
+    names = sorted(names)
+    value = "%d.%s.%s" % (seq, generation(names), _bitfield(names, healthy))
+    return value + "." + _bitfield(names, out) if any(name in out for name in names) else value
 
 
 def same_health(value, other):
@@ -144,15 +162,18 @@ def same_health(value, other):
 
 
 def decode(value, names):
-    """(seq, {name: healthy}) from a tag value for tasks `names`; the map is None when the tag
-    describes another task list (the sender runs an older or newer plan) or cannot be read."""
+    """(seq, {name: HEALTHY, UNHEALTHY or OUT (availability's states)}) from a tag value for tasks
+    `names`; the map is None when the tag describes another task list (the sender runs an older or
+    newer plan) or cannot be read."""
     try:
         seq, gen, text = value.split(".", 2)
         seq = int(seq)
-        bits = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        names = sorted(names)
+        fields = [_chosen(part, names) for part in text.split(".")]
     except (AttributeError, ValueError):
         return None, None
-    names = sorted(names)
-    if gen != generation(names) or len(bits) != (len(names) + 7) // 8:
+    if gen != generation(names) or len(fields) > 2 or None in fields:
         return seq, None
-    return seq, {name: bool(bits[i // 8] & (1 << (i % 8))) for i, name in enumerate(names)}
+    healthy, out = fields[0], fields[1] if len(fields) == 2 else set()
+    return seq, {name: availability.HEALTHY if name in healthy else availability.OUT if name in out
+                 else availability.UNHEALTHY for name in names}

@@ -4,7 +4,7 @@ import json
 import os
 import time
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live import availability, health, hold
 
 WEB = [("h1", "web.1"), ("h2", "web.2"), ("h3", "web.3")]
 
@@ -40,6 +40,26 @@ def test_when_no_task_is_healthy_every_task_on_a_live_host_gets_traffic():
     none_healthy = facts(hosts={"h1": "alive", "h2": "alive", "h3": "failed"},
                          tasks={"h1": {"web.1": "unhealthy"}, "h2": {"web.2": "starting"}})
     assert availability.allowed(WEB, none_healthy) == {("h1", "web.1"), ("h2", "web.2")}
+
+
+def test_failing_open_never_sends_traffic_to_a_task_held_or_stopped_here_or_out_on_another_host():
+    # A start-first handover held, then stopped, the old task web.1; the new one, web.3, fails
+    # its probe on a starved host: nothing that may answer is healthy.
+    handover = facts(tasks={"h1": {"web.1": availability.HELD}, "h2": {"web.2": availability.OUT},
+                            "h3": {"web.3": "unhealthy"}})
+    assert availability.allowed(WEB, handover) == {("h3", "web.3")}
+    stopped = facts(tasks={"h1": {"web.1": availability.STOPPED}, "h2": {"web.2": availability.OUT},
+                           "h3": {"web.3": availability.HELD}})
+    assert availability.allowed(WEB, stopped) == set()
+    masked = availability.mask_backends([{"fwmark": 256, "backends": [
+        {"address": "10.10.1.%d" % n, "host": host, "task": name} for n, (host, name) in enumerate(WEB)]}], stopped)
+    assert [b["weight"] for b in masked[0]["backends"]] == [0, 0, 0]    # quiesced: the VIP refuses new ones
+
+
+def test_the_states_named_here_are_those_of_the_health_checks_and_holds():
+    assert (availability.HEALTHY, availability.UNHEALTHY, availability.STOPPED) \
+        == (health.HEALTHY, health.UNHEALTHY, health.STOPPED)
+    assert availability.HELD == hold.HELD
 
 
 def test_a_service_with_no_task_on_a_live_host_has_none():

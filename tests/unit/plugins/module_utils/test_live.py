@@ -121,12 +121,12 @@ def test_a_held_task_is_told_not_healthy_everywhere_and_keeps_its_own_health_und
     agent.tasks = {name: health.TaskHealth(None, True, 0.0) for name in ("web.1", "web.2")}
     for number, state in enumerate(agent.tasks.values()):
         state.observe((100 + number, 1), 0.0)
-    assert membership.decode(agent.local_tag(), ["web.1", "web.2"])[1] == {"web.1": True, "web.2": True}
+    assert membership.decode(agent.local_tag(), ["web.1", "web.2"])[1] == {"web.1": "healthy", "web.2": "healthy"}
     os.makedirs(os.path.dirname(hold.path(str(tmp_path))))
     with open(hold.path(str(tmp_path)), "w") as f:
         f.write(hold.text(["web.2"]))
     assert agent.load_held() and not agent.load_held()          # read once, then only when it changes
-    assert membership.decode(agent.local_tag(), ["web.1", "web.2"])[1] == {"web.1": True, "web.2": False}
+    assert membership.decode(agent.local_tag(), ["web.1", "web.2"])[1] == {"web.1": "healthy", "web.2": "out"}
     facts = agent.current_facts(1.0)
     assert facts["tasks"]["h1"] == {"web.1": "healthy", "web.2": hold.HELD}
     assert (facts["local"]["web.2"]["state"], facts["local"]["web.2"]["held"]) == ("healthy", True)
@@ -145,15 +145,15 @@ def test_a_tag_carried_by_an_event_counts_at_once_and_an_older_one_in_serf_s_lis
     agent = _agent_seeing_h1_alive(tmp_path)
     down, up = membership.encode(100, ["web.1"], set()), membership.encode(200, ["web.1"], {"web.1"})
     agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 0.0)
-    assert agent.remote["h1"] == {"web.1": False}
+    assert agent.remote["h1"] == {"web.1": "unhealthy"}
     agent.hint_arrived("h1", up, 1.0)
-    assert agent.remote["h1"] == {"web.1": True}
+    assert agent.remote["h1"] == {"web.1": "healthy"}
     agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 2.0)    # Serf's list lags
-    assert agent.remote["h1"] == {"web.1": True}
+    assert agent.remote["h1"] == {"web.1": "healthy"}
     agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 9.0)    # seconds, on a busy host
-    assert agent.remote["h1"] == {"web.1": True}
+    assert agent.remote["h1"] == {"web.1": "healthy"}
     agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 1.0 + live_agent.HINT_HOLD + 0.1)
-    assert agent.remote["h1"] == {"web.1": False}      # past the hold, Serf's list is the truth again
+    assert agent.remote["h1"] == {"web.1": "unhealthy"}      # past the hold, Serf's list is the truth again
 
 
 def test_the_event_s_tag_stands_only_until_serf_s_list_has_caught_up_with_it(tmp_path):
@@ -164,7 +164,7 @@ def test_the_event_s_tag_stands_only_until_serf_s_list_has_caught_up_with_it(tmp
     assert agent.hinted == {}
     older = membership.encode(100, ["web.1"], set())       # a clock that went back: the list is the truth
     agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: older}}, 2.0)
-    assert agent.remote["h1"] == {"web.1": False}
+    assert agent.remote["h1"] == {"web.1": "unhealthy"}
 
 
 def test_an_event_older_than_the_health_known_is_old_news(tmp_path):
@@ -174,13 +174,13 @@ def test_an_event_older_than_the_health_known_is_old_news(tmp_path):
     up, down = membership.encode(100, ["web.1"], {"web.1"}), membership.encode(200, ["web.1"], set())
     agent.hint_arrived("h1", down, 1.0)
     agent.hint_arrived("h1", up, 2.0)                   # late, from an earlier change
-    assert agent.remote["h1"] == {"web.1": False}
+    assert agent.remote["h1"] == {"web.1": "unhealthy"}
     agent.remote_health({"name": "h1", "tags": {membership.HEALTH_TAG: down}}, 3.0)    # the list caught up
     agent.hint_arrived("h1", up, 4.0)
     agent.hint_arrived("h1", down, 4.5)                 # the same tag again: nothing new
-    assert agent.remote["h1"] == {"web.1": False} and agent.hinted == {}
+    assert agent.remote["h1"] == {"web.1": "unhealthy"} and agent.hinted == {}
     agent.hint_arrived("h1", membership.encode(300, ["web.1"], {"web.1"}), 5.0)
-    assert agent.remote["h1"] == {"web.1": True}
+    assert agent.remote["h1"] == {"web.1": "healthy"}
 
 
 def test_a_member_list_read_before_a_change_does_not_cancel_its_announcement(tmp_path):

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import membership
+from ansible_collections.swarmnet.overlay.plugins.module_utils.live.availability import HEALTHY, OUT, UNHEALTHY
 
 KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
@@ -12,7 +13,16 @@ KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 def test_the_tag_carries_one_bit_per_task_in_the_order_every_host_knows():
     names = ["web.2", "api.1", "cache.1"]
     value = membership.encode(42, names, {"web.2", "cache.1"})
-    assert membership.decode(value, list(reversed(names))) == (42, {"api.1": False, "cache.1": True, "web.2": True})
+    assert membership.decode(value, list(reversed(names))) == (42, {"api.1": UNHEALTHY, "cache.1": HEALTHY, "web.2": HEALTHY})
+
+
+def test_tasks_that_may_not_answer_take_a_second_bitfield_only_when_there_are_some():
+    names = ["web.2", "api.1", "cache.1"]
+    plain = membership.encode(42, names, {"web.2"})
+    assert plain.count(".") == 2 and plain == membership.encode(42, names, {"web.2"}, out={"gone.9"})
+    value = membership.encode(42, names, {"web.2"}, out={"cache.1"})
+    assert value.count(".") == 3 and not membership.same_health(value, plain)
+    assert membership.decode(value, names) == (42, {"api.1": UNHEALTHY, "cache.1": OUT, "web.2": HEALTHY})
 
 
 def test_a_tag_of_another_task_list_is_not_decoded_but_its_sequence_is():
@@ -21,7 +31,7 @@ def test_a_tag_of_another_task_list_is_not_decoded_but_its_sequence_is():
     assert membership.decode(value, []) == (7, None)
 
 
-@pytest.mark.parametrize("value", [None, "", "x", "1.2", "one.abc.AA", "1.abcdefgh.!!!"])
+@pytest.mark.parametrize("value", [None, "", "x", "1.2", "one.abc.AA", "1.abcdefgh.!!!", "1.abcdefgh.AA.!!"])
 def test_a_missing_or_broken_tag_decodes_to_nothing(value):
     assert membership.decode(value, ["web.1"])[1] is None
 
@@ -34,7 +44,14 @@ def test_the_tag_fits_serfs_512_bytes_with_2800_tasks():
     names = ["svc%d.%d" % (i // 3, i % 3) for i in range(2800)]
     value = membership.encode(1795836474123, names, set(names[::2]))
     assert len(membership.HEALTH_TAG) + len(value) + 8 < 512       # msgpack: a few bytes of framing
-    assert membership.decode(value, names)[1] == {n: i % 2 == 0 for i, n in enumerate(names)}
+    assert membership.decode(value, names)[1] == {n: HEALTHY if i % 2 == 0 else UNHEALTHY for i, n in enumerate(names)}
+
+
+def test_the_tag_fits_serfs_512_bytes_with_1400_tasks_some_out():
+    names = ["svc%d.%d" % (i // 3, i % 3) for i in range(1400)]
+    value = membership.encode(1795836474123, names, set(names[::2]), out=set(names[1::4]))
+    assert len(membership.HEALTH_TAG) + len(value) + 8 < 512
+    assert list(membership.decode(value, names)[1].values()).count(OUT) == 350
 
 
 @pytest.mark.parametrize("key, why", [

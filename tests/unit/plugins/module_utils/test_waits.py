@@ -28,7 +28,8 @@ def test_drained_once_the_facts_hold_the_task_and_the_kernel_follows():
 def test_drained_accepts_a_service_whose_every_task_is_out_failing_open():
     both = {("h1", "web.1"), ("h2", "web.2")}
     facts = _facts(hold.HELD, web1_state="unhealthy")
-    assert availability.mask_backends(WEB, facts) == WEB       # nobody healthy: everybody gets traffic
+    # nobody healthy: the task that may answer gets traffic, the held one none
+    assert [b.get("weight", 1) for b in availability.mask_backends(WEB, facts)[0]["backends"]] == [1, 0]
     assert waits.not_drained(both, facts, _records(facts)) == []
 
 
