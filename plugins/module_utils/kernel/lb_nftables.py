@@ -75,9 +75,10 @@ def render(table, services, balance=True):
     lines += ["  }"]
     # A service with nowhere to send refuses a new connection at once (ICMP port unreachable:
     # ECONNREFUSED), where its VIP would otherwise leave it unanswered and the client wait for its
-    # timeout. Only a new one: those its quiesced backends have finish. (IPVS leaves what it
-    # forwards untracked, and refuses by itself where it has no backend to take a connection.)
-    empty = ["%#x" % s["fwmark"] for s in services if not any(d["weight"] for d in s["backends"])]
+    # timeout. Only a new one: those its quiesced backends have finish. Not where IPVS balances:
+    # it refuses by itself where no backend takes a connection, and the live agent switches its
+    # weights without this table, where such a rule would stay after a backend came back.
+    empty = ["%#x" % s["fwmark"] for s in services if balance and not any(d["weight"] for d in s["backends"])]
     lines += ["  chain refuse_output {", "    type filter hook output priority filter; policy accept;"]
     if empty:
         lines.append("    ct state new meta mark { %s } reject" % ", ".join(empty))

@@ -55,10 +55,17 @@ def test_a_service_with_no_backend_to_send_to_refuses_at_once():
     norm = lb.normalise([svc(), svc(fwmark=0x102, vip="10.0.1.101", backends=[]),
                          svc(fwmark=0x103, vip="10.0.1.102", backends=[{"address": "10.0.1.9", "weight": 0}])],
                         "nftables")
-    for text in (lb_nftables.render("t", norm), lb_nftables.render("t", norm, balance=False)):
-        assert "    ct state new meta mark { 0x102, 0x103 } reject" in text
-        assert "type filter hook output priority filter" in text
+    text = lb_nftables.render("t", norm)
+    assert "    ct state new meta mark { 0x102, 0x103 } reject" in text
+    assert "type filter hook output priority filter" in text
     assert "reject" not in lb_nftables.render("t", lb.normalise([svc()], "nftables"))
+
+
+def test_where_ipvs_balances_it_refuses_by_itself_and_the_marking_table_never_does():
+    """The live agent switches IPVS weights without the marking table: a reject there would outlive the
+    moment the service had no backend (a VM's reboot check found one, a converge after)."""
+    norm = lb.normalise([svc(fwmark=0x103, vip="10.0.1.102", backends=[{"address": "10.0.1.9", "weight": 0}])], "ipvs")
+    assert "reject" not in lb_nftables.render("t", norm, balance=False)
 
 
 def test_owned_marks_come_from_the_tables_maps():
