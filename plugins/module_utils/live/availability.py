@@ -14,8 +14,9 @@ of a service is healthy, every task on a live host that may answer gets traffic 
 Envoy's panic mode and AWS load balancers do): a health check that is wrong never takes a
 service down by itself. A task held by a rollout or stopped may not answer (a held one is about
 to stop, or has: a start-first handover holds the old task, then stops it), so failing open
-never sends it traffic. A task on a host that is failed, has left or was never seen gets no traffic, and a
-service with no task on a live host takes no new connection (its VIP refuses at once).
+never sends it traffic. A task on a host that is failed, has left or was never seen gets no
+traffic, and a service with no task on a live host takes no new connection (its VIP refuses at
+once).
 A task held back on a live host, or on a host that is leaving or has left, keeps the
 connections it has (mask_backends()).
 
