@@ -67,7 +67,10 @@ sanity: setup
 # 2 cores); each one's output is kept in build/ and printed whole, in this order, once all are done.
 STATIC = lint sanity doc-test
 static: setup
-	@mkdir -p build; for t in $(STATIC); do 	  { $(MAKE) --no-print-directory $$t > build/$$t.log 2>&1; echo $$? > build/$$t.rc; } & done; wait; 	rc=0; for t in $(STATIC); do echo "=== make $$t (exit $$(cat build/$$t.rc))"; cat build/$$t.log; 	  [ "$$(cat build/$$t.rc)" = 0 ] || rc=1; done; exit $$rc
+	@mkdir -p build; for t in $(STATIC); do \
+	  { $(MAKE) --no-print-directory $$t > build/$$t.log 2>&1; echo $$? > build/$$t.rc; } & done; wait; \
+	rc=0; for t in $(STATIC); do echo "=== make $$t (exit $$(cat build/$$t.rc))"; cat build/$$t.log; \
+	  [ "$$(cat build/$$t.rc)" = 0 ] || rc=1; done; exit $$rc
 
 doc-test: setup
 	./tests/doc-test.sh
