@@ -78,7 +78,7 @@ def render(table, services, balance=True):
     # timeout. Only a new one: those its quiesced backends have finish. Not where IPVS balances:
     # it refuses by itself where no backend takes a connection, and the live agent switches its
     # weights without this table, where such a rule would stay after a backend came back.
-    empty = ["%#x" % s["fwmark"] for s in services if balance and not any(d["weight"] for d in s["backends"])]
+    empty = ["%#x" % s["fwmark"] for s in services if not any(d["weight"] for d in s["backends"])] if balance else []
     lines += ["  chain refuse_output {", "    type filter hook output priority filter; policy accept;"]
     if empty:
         lines.append("    ct state new meta mark { %s } reject" % ", ".join(empty))
