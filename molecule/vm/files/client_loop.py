@@ -2,7 +2,7 @@
 
 usage: client_loop.py STOP_FILE TIMEOUT EVERY URL...   (each request has TIMEOUT s; one every EVERY s)
 
-Each request resolves its name first, timed apart (a DNS answer lost costs the resolver's 5 s).
+Each request resolves its name first, timed apart (a DNS answer lost costs glibc's 5 s retry).
 `ok` counts the answered requests; `slowest` is the longest of them and its name's part. A
 failure in `failed` names when its request began, the step it failed in and how long it took;
 `first_failure` is when the first began (seconds since the epoch, null when none failed), to
