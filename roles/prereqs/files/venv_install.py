@@ -1,7 +1,9 @@
 """The prereqs role's virtualenv, and the wheels it lacks, in one run of the host's python3.
 
-argv: VENV NAME==VERSION...; stdin: a JSON object, NAME==VERSION to the wheel's bytes in base64 (the
-wheels travel inside this one command run: a copy module run per wheel cost a VM half a minute).
+argv: VENV NAME==VERSION...; stdin: a JSON object, wheels: NAME==VERSION to the wheel's bytes in base64
+(the wheels travel inside this one command run: a copy module run per wheel cost a VM half a minute),
+bytecode_cache: the text of swarmnet_bytecode_cache.py, put into site-packages with the .pth line
+that installs it in every start of the virtualenv's Python.
 Creates VENV (system site packages, for python3-apt) when it is not there, without pip, and
 installs each wheel into it: a pure wheel (PEP 427: Root-Is-Purelib, no .data directory) is a
 zip whose contents go into site-packages as they are, so it is unpacked there, after what an
@@ -21,7 +23,8 @@ import sys
 import zipfile
 
 venv, pins = sys.argv[1], sys.argv[2:]
-wheels = json.load(sys.stdin)
+given = json.load(sys.stdin)
+wheels = given["wheels"]
 python = os.path.join(venv, "bin", "python")
 if not os.access(python, os.X_OK):
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", venv], check=True)
@@ -49,3 +52,18 @@ for pin in pins:
     # work machines set it) would otherwise compile what it imports on every run.
     packages = [os.path.join(purelib, top) for top in sorted(tops) if not top.endswith(".dist-info")]
     subprocess.run([python, "-m", "compileall", "-q"] + packages, check=True)
+
+
+def replace_file(path, text):
+    """Whole or not at all: the virtualenv's Python may start meanwhile (the live agent's, a module's)."""
+    with open(path + ".new", "w") as f:
+        f.write(text)
+    os.replace(path + ".new", path)
+
+
+hook = os.path.join(purelib, "swarmnet_bytecode_cache.py")
+replace_file(hook, given["bytecode_cache"])
+subprocess.run([python, "-m", "py_compile", hook], check=True)
+# The .pth last: a Python started meanwhile finds the module it imports.
+replace_file(os.path.join(purelib, "swarmnet_bytecode_cache.pth"),
+             "import swarmnet_bytecode_cache; swarmnet_bytecode_cache.install()\n")
