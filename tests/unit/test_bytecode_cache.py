@@ -42,10 +42,10 @@ def payload(tmp_path, name, value):
     return str(path)
 
 
-def attempt(tmp_path, zip_path, cache, no_compile=False):
+def attempt(tmp_path, zip_path, cache, no_compile=False, python_flags=()):
     script = RUN.format(hook_dir=os.path.abspath(HOOK_DIR), cache=cache, no_compile=no_compile, payload=zip_path)
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=str(tmp_path),
-                          check=False)
+    return subprocess.run([sys.executable] + list(python_flags) + ["-c", script], capture_output=True, text=True,
+                          cwd=str(tmp_path), check=False)
 
 
 def run(tmp_path, zip_path, cache, no_compile=False):
@@ -55,9 +55,9 @@ def run(tmp_path, zip_path, cache, no_compile=False):
     return proc.stdout.split()
 
 
-def compiled(tmp_path, zip_path, cache):
+def compiled(tmp_path, zip_path, cache, python_flags=()):
     """What a run that must not compile compiled (None: nothing)."""
-    proc = attempt(tmp_path, zip_path, cache, no_compile=True)
+    proc = attempt(tmp_path, zip_path, cache, no_compile=True, python_flags=python_flags)
     return None if proc.returncode == 0 else proc.stderr.strip().splitlines()[-1]
 
 
@@ -84,10 +84,18 @@ def test_a_changed_source_is_compiled_again_and_replaces_what_was_kept(tmp_path)
 def test_code_kept_by_another_python_is_not_used(tmp_path):
     cache = tmp_path / "cache"
     run(tmp_path, payload(tmp_path, "run1", 1), str(cache))
-    _magic, source, code = marshal.loads((cache / "pkg.mod").read_bytes())
-    (cache / "pkg.mod").write_bytes(marshal.dumps((b"\x00\x00\r\n", source, code)))
+    (_magic, optimize), source, code = marshal.loads((cache / "pkg.mod").read_bytes())
+    (cache / "pkg.mod").write_bytes(marshal.dumps(((b"\x00\x00\r\n", optimize), source, code)))
     same = payload(tmp_path, "run2", 1)
     assert compiled(tmp_path, same, str(cache)) == "AssertionError: compiled %s/pkg/mod.py" % same
+
+
+def test_code_kept_without_optimisation_is_not_used_by_a_python_run_with_it(tmp_path):
+    cache = str(tmp_path / "cache")
+    run(tmp_path, payload(tmp_path, "run1", 1), cache)
+    optimised = payload(tmp_path, "run2", 1)
+    assert compiled(tmp_path, optimised, cache, python_flags=["-O"]) == \
+        "AssertionError: compiled %s/pkg/__init__.py" % optimised      # the first it imports
 
 
 def test_where_the_cache_cannot_be_written_a_run_still_imports(tmp_path):

@@ -8,8 +8,8 @@ second time only to tell its file name. Under QEMU emulation that was seconds of
 The prereqs role puts this file and a .pth line calling install() into the collection's
 virtualenv, so it acts only in the Python the collection's modules run with, and only on imports
 from a zip. Each module's code is kept in DIR/NAME (DIR: the virtualenv's bytecode-cache) with the
-Python magic number and the source it came from; it is used only for the same source byte for byte,
-else compiled again and replaced. Any error falls back to zipimport's own loading.
+Python magic number, the optimisation level (-O) and the source it came from; it is used only for
+the same three, the source byte for byte, else compiled again and replaced. Any error falls back to zipimport's own loading.
 Standard library only.
 """
 import marshal
@@ -19,6 +19,7 @@ import zipimport
 from importlib._bootstrap_external import MAGIC_NUMBER   # frozen, already loaded: costs no import
 
 CACHE_DIR = os.path.join(sys.prefix, "bytecode-cache")
+COMPILED_BY = (MAGIC_NUMBER, sys.flags.optimize)     # what else makes code from the same source differ
 
 
 def _with_filename(code, filename):
@@ -46,8 +47,8 @@ class CachingZipImporter(zipimport.zipimporter):
         kept = os.path.join(self.cache_dir, fullname)
         try:
             with open(kept, "rb") as f:
-                magic, kept_source, code = marshal.loads(f.read())
-            if magic == MAGIC_NUMBER and kept_source == source:
+                compiled_by, kept_source, code = marshal.loads(f.read())
+            if compiled_by == COMPILED_BY and kept_source == source:
                 return _with_filename(code, path)
         except (OSError, ValueError, EOFError, TypeError):
             pass
@@ -56,7 +57,7 @@ class CachingZipImporter(zipimport.zipimporter):
             os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
             partial = "%s.%d" % (kept, os.getpid())
             with open(partial, "wb") as f:
-                f.write(marshal.dumps((MAGIC_NUMBER, source, code)))
+                f.write(marshal.dumps((COMPILED_BY, source, code)))
             os.replace(partial, kept)                   # whole or not at all, whatever runs beside it
         except OSError:
             pass                                        # not writable here: this run compiles, as without the cache

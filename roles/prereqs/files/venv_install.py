@@ -1,4 +1,4 @@
-"""The prereqs role's virtualenv, and the wheels it lacks, in one run of the host's python3.
+"""The prereqs role's virtualenv, and the wheels and bytecode cache it lacks, in one run of python3.
 
 argv: VENV NAME==VERSION...; stdin: a JSON object, wheels: NAME==VERSION to the wheel's bytes in base64
 (the wheels travel inside this one command run: a copy module run per wheel cost a VM half a minute),
