@@ -159,8 +159,10 @@ def _present(module, runner, changes):
         changes("remove %s (obsolete)" % path, os.unlink, path)
     files.ensure({layer.agent_config: agent_config}, changes, mode=0o600)
     files.ensure({layer.serf_config: serf_config}, changes, mode=0o600)
-    runner.ensure_present(layer.serf_spec(serf, serf_config), changes)
-    runner.ensure_present(layer.agent_spec(programs), changes)
+    specs = [layer.serf_spec(serf, serf_config), layer.agent_spec(programs)]
+    runner.observe([spec["name"] for spec in specs])
+    for spec in specs:
+        runner.ensure_present(spec, changes)
     if p["let_back_held"]:
         hold.let_back_all(p["state_dir"], changes)
     if module.check_mode:

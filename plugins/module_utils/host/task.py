@@ -129,6 +129,22 @@ def unit_text(spec):
            ""])
 
 
+# What ensure_present reads of a unit, in one `systemctl show`; the states `is-enabled` answers 0 for.
+SHOWN = ("Id", "UnitFileState", "ActiveState", "MainPID")
+ENABLED = frozenset(("enabled", "enabled-runtime", "static", "indirect", "generated", "alias", "transient"))
+
+
+def parse_show(text, units):
+    """{unit: {property: value}} from `systemctl show` of `units` (a block each, blank lines between)."""
+    blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+              for block in text.split("\n\n")]
+    shown = {block["Id"]: block for block in blocks if "Id" in block}
+    missing = [unit for unit in units if unit not in shown]
+    if missing:
+        raise TaskError("systemctl show: no state for %s" % ", ".join(missing))
+    return shown
+
+
 class Systemd:
     """Unit file + systemctl through the module's run_command."""
 
@@ -136,6 +152,26 @@ class Systemd:
 
     def __init__(self, run_command, state_dir):
         self.run_command = run_command
+        self._observed = {}     # unit: its state read by observe(), for the one ensure_present that follows
+
+    def observe(self, names):
+        """The units of the tasks `names` read in one systemctl run, for the ensure_present calls that follow
+        (on an emulated host each systemctl run costs a quarter of a second)."""
+        units = [unit_name(name) for name in names]
+        try:
+            self._observed.update(self._show(units) if units else {})
+        except TaskError:
+            pass        # each unit is read again on its own, where its error is reported as its item's
+
+    def _show(self, units):
+        rc, out, err = self._systemctl("show", "--property=" + ",".join(SHOWN), *units)
+        if rc != 0:
+            raise TaskError("systemctl show %s: %s" % (" ".join(units), err or out))
+        return parse_show(out, units)
+
+    def _state(self, unit):
+        """The unit's state as observed, once (a unit read again after a change is read anew)."""
+        return self._observed.pop(unit, None) or self._show([unit])[unit]
 
     def _systemctl(self, *args):
         rc, out, err = self.run_command(["systemctl"] + list(args))
@@ -153,8 +189,9 @@ class Systemd:
     def render(spec):
         return unit_text(spec)
 
-    def install(self, unit, text, changes):
-        """The unit file written when it differs, and enabled; returns whether it was rewritten."""
+    def install(self, unit, text, changes, state=None):
+        """The unit file written when it differs, and enabled; returns whether it was rewritten.
+        `state`: the unit's, read before (else asked for)."""
         path = os.path.join(UNIT_DIR, unit)
         rewritten = files.read(path) != text
         if rewritten:
@@ -162,7 +199,7 @@ class Systemd:
             changes("systemctl daemon-reload", self._checked, "daemon-reload")
         # --no-reload: the reload above (or the one that loaded the file before) is all systemd
         # needs; each reload costs seconds on a busy emulated host, and timed out there (25 s).
-        if self._systemctl("is-enabled", "--quiet", unit)[0] != 0:
+        if (state or self._state(unit)).get("UnitFileState") not in ENABLED:
             changes("enable %s" % unit, self._checked, "enable", "--no-reload", unit)
         return rewritten
 
@@ -176,20 +213,21 @@ class Systemd:
 
     def ensure_present(self, spec, changes):
         unit = unit_name(spec["name"])
-        rewritten = self.install(unit, unit_text(spec), changes)
-        active = self._systemctl("is-active", "--quiet", unit)[0] == 0
+        state = self._state(unit)
+        rewritten = self.install(unit, unit_text(spec), changes, state)
+        # `is-active`'s two states: a unit reloading runs its process.
+        active = state.get("ActiveState") in ("active", "reloading")
         if not active or rewritten:
             verb = "restart" if active else "start"
             changes("%s %s" % (verb, unit), self._checked, verb, unit)
-        return self._pid(unit) if not changes.check_mode else None
+            state = None
+        if changes.check_mode:
+            return None
+        return _main_pid(state or self._state(unit))
 
     @staticmethod
     def resume(changes):
         """After a reboot systemd starts the task units itself, after swarmnet-restore.service."""
-
-    def _pid(self, unit):
-        rc, out, _err = self._systemctl("show", "--property=MainPID", "--value", unit)
-        return int(out) if rc == 0 and out.isdigit() and int(out) else None
 
     def ensure_absent(self, name, changes):
         self.uninstall(unit_name(name), changes)
@@ -198,6 +236,11 @@ class Systemd:
         """{name: process identity or None} of the tasks' main processes, read from their units' control
         groups (the live agent asks twice a second: no systemctl, no D-Bus round trip to PID 1)."""
         return {name: _unit_main_process(unit_name(name)) for name in names}
+
+
+def _main_pid(state):
+    pid = state.get("MainPID", "")
+    return int(pid) if pid.isdigit() and int(pid) else None
 
 
 CGROUP_ROOTS = ("/sys/fs/cgroup/system.slice", "/sys/fs/cgroup/systemd/system.slice")   # unified, then v1
@@ -295,6 +338,10 @@ class Supervisor:
             time.sleep(0.1)
         raise TaskError("the swarmnet supervisor did not act on task %s within %ds (see %s)"
                         % (name, START_TIMEOUT, supervisor.tasks_dir(self.state_dir)))
+
+    @staticmethod
+    def observe(names):
+        """Nothing to read ahead: ensure_present reads the tasks' spec and status files."""
 
     def resume(self, changes):
         """After a reboot (or a lost supervisor): start it again when it has tasks to run."""

@@ -69,6 +69,8 @@ def _process_problem(item):
 
 def run(batch, runner, specs, present):
     """Each task as its spec says (or stopped and forgotten); returns {name: pid} of those that run."""
+    if present:
+        runner.observe([spec["name"] for spec in specs])
     results = [batch.run("task %s" % spec["name"], _reconcile(batch.check_mode, runner, spec, present)) for spec in specs]
     return {spec["name"]: result["pid"] for spec, result in zip(specs, results) if result.get("pid")}
 

@@ -111,3 +111,55 @@ def test_a_unit_s_main_process_is_the_first_started_of_its_control_group(tmp_pat
         child.wait()
     (group / "cgroup.procs").write_text("%d\n" % child.pid)      # reaped: nothing runs
     assert task.Systemd(None, None).processes(["web.1"]) == {"web.1": None}
+
+
+SHOWN = """MainPID=324
+Id=swarmnet-task-web.1.service
+ActiveState=active
+UnitFileState=enabled
+
+MainPID=0
+Id=swarmnet-task-web.2.service
+ActiveState=inactive
+UnitFileState=
+"""      # systemd 252's answer (Debian 12) for a running unit and one not installed, as a VM printed it
+
+
+class FakeSystemctl:
+    """systemctl as ensure_present sees it: `show` answers from a table, every call recorded."""
+
+    def __init__(self, answer):
+        self.answer, self.calls = answer, []
+
+    def __call__(self, argv):
+        self.calls.append(argv[1:])
+        if argv[1] == "show":
+            return 0, self.answer(argv[3:]), ""
+        return 0, "", ""
+
+
+def test_systemd_reads_every_task_unit_in_one_systemctl_run_and_starts_only_what_is_not_running(tmp_path, monkeypatch):
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+    monkeypatch.setattr(task, "UNIT_DIR", str(tmp_path))
+    specs = [{"name": name, "service": "web", "netns": name, "command": ["/bin/sleep", "600"]} for name in ("web.1", "web.2")]
+    (tmp_path / task.unit_name("web.1")).write_text(task.unit_text(specs[0]))
+    started = SHOWN.replace("MainPID=0", "MainPID=411").replace("inactive", "active").replace("UnitFileState=\n", "UnitFileState=enabled\n")
+    systemctl = FakeSystemctl(lambda units: SHOWN if len(units) == 2 else started.split("\n\n")[1])
+    runner, changes = task.Systemd(systemctl, None), Changes(False)
+
+    runner.observe(["web.1", "web.2"])
+    assert [runner.ensure_present(spec, changes) for spec in specs] == [324, 411]
+    unit2 = task.unit_name("web.2")
+    assert systemctl.calls == [["show", "--property=Id,UnitFileState,ActiveState,MainPID", task.unit_name("web.1"), unit2],
+                               ["daemon-reload"], ["enable", "--no-reload", unit2], ["start", unit2],
+                               ["show", "--property=Id,UnitFileState,ActiveState,MainPID", unit2]]   # its new MainPID
+    assert changes.done == ["write %s" % (tmp_path / unit2), "systemctl daemon-reload", "enable " + unit2, "start " + unit2]
+
+    systemctl.calls = []            # not observed: each unit read on its own, once
+    assert task.Systemd(systemctl, None).ensure_present(specs[1], Changes(False)) == 411
+    assert systemctl.calls == [["show", "--property=Id,UnitFileState,ActiveState,MainPID", unit2]]
+
+
+def test_systemd_without_an_answer_for_a_unit_names_it():
+    with pytest.raises(task.TaskError, match="no state for swarmnet-task-web.3.service"):
+        task.parse_show(SHOWN, [task.unit_name("web.1"), task.unit_name("web.3")])
