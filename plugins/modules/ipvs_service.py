@@ -21,7 +21,8 @@ description:
   - Services and backends not listed are removed; schedulers and weights are changed in place.
     nftables changes are one atomic transaction, after which tracked connections to removed backends
     (or removed VIPs) are deleted, so clients are reset and retry on a live backend instead of
-    sending into the void; IPVS does the same through C(expire_nodest_conn). A service left with no
+    sending into the void; IPVS does the same through C(expire_nodest_conn). So are those a
+    quiesced backend has not answered yet (a retried SYN is balanced again). A service left with no
     backend to take a connection refuses new ones at once (ICMP port unreachable) instead of letting
     them time out.
   - In a sandbox, backends that name their O(services[].backends[].task) and

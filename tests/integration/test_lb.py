@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import conntrack, netns
 
 if os.environ.get("SWARMNET_ISOLATED") != "1":
     pytest.skip("run through tests/integration/run.sh (isolated namespaces)", allow_module_level=True)
@@ -123,6 +123,49 @@ def test_published_port_to_target_port(lab, lb):
     # understood yet, see the issue notes). The exact split is test_vip_splits_evenly's.
     seen = requests(100, port=80)
     assert sum(seen.values()) == 100 and set(seen) == {"b2", "b3"} and min(seen.values()) >= 40, seen
+
+
+OPENS = """
+import socket, sys, time
+held = []
+for _ in range(int(sys.argv[3])):
+    s = socket.socket(); s.setblocking(False); s.connect_ex((sys.argv[1], int(sys.argv[2]))); held.append(s)
+    time.sleep(0.05)
+time.sleep(60)
+"""
+
+
+def _tracked(backend):
+    """{replied: count} of cli's tracked connections DNATed to `backend`."""
+    with netns.inside("cli"), conntrack.connect() as ct:
+        entries = [e for e in ct.dump_entries() if e.tuple_reply.saddr == backend]
+    return collections.Counter(bool(e.status & conntrack.SEEN_REPLY) for e in entries)
+
+
+def test_a_quiesced_backend_keeps_the_connections_it_answered_and_loses_those_it_did_not(lab, lb):
+    """b2 drops SYNs: the connections sent to it wait unanswered; held back (weight 0), they are
+    flushed, so a retried SYN is balanced again, while b3's answered ones stay, as IPVS keeps them."""
+    lb(services=[service("b2", "b3")])
+    with netns.inside("cli"), conntrack.connect() as ct:
+        ct.flush()          # what earlier tests left
+    requests(10)            # answered by both: those stay
+    drop = "add table inet t; add chain inet t in { type filter hook input priority 0; }; " \
+           "add rule inet t in tcp dport 8000 drop"
+    sh("ip", "netns", "exec", "b2", "nft", drop)
+    client = subprocess.Popen(["ip", "netns", "exec", "cli", sys.executable, "-c", OPENS, VIP, "8000", "6"])
+    try:
+        deadline = time.time() + 10
+        while sum((_tracked(BACKENDS["b2"]) + _tracked(BACKENDS["b3"])).values()) < 16 and time.time() < deadline:
+            time.sleep(0.1)
+        b2, b3 = _tracked(BACKENDS["b2"]), _tracked(BACKENDS["b3"])
+        assert b2[False] and b2[True] and b3[True] and not b3[False], (b2, b3)
+        held_back = lb(services=[service("b2", "b3", weights={"b2": 0, "b3": 0})])
+        assert any("flush %d tracked connections" % b2[False] in a for a in held_back["actions"]), held_back
+        assert _tracked(BACKENDS["b2"]) == {True: b2[True]} and _tracked(BACKENDS["b3"]) == b3
+    finally:
+        client.kill()
+        client.wait()
+        sh("ip", "netns", "exec", "b2", "nft", "delete table inet t")
 
 
 def test_ipvs_requested_without_ipvs_is_a_clear_error(lab, lb):

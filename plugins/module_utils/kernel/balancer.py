@@ -61,11 +61,12 @@ def _ipvs_lines(services):
 
 
 def flush_stale(services, gone_vips, changes):
-    """nftables: delete tracked connections whose DNAT target is no longer a backend of their VIP."""
+    """nftables: delete tracked connections whose DNAT target is no longer a backend of their VIP, or
+    a quiesced one that has not answered them."""
     with conntrack.connect() as ct:
         stale = conntrack.stale(ct, services, gone_vips)
         if stale:
-            changes("flush %d tracked connections to removed backends (%s)"
+            changes("flush %d tracked connections to removed or held back backends (%s)"
                     % (len(stale), conntrack.describe(stale)), conntrack.flush, ct, stale)
 
 

@@ -27,28 +27,38 @@ def connect():
     return Conntrack()
 
 
+SEEN_REPLY = 0x2        # IPS_SEEN_REPLY: the backend has answered the connection
+
+
 def _keep(services):
-    """{(vip, port or None): backend addresses}; a quiesced one (weight 0) keeps its connections, as in IPVS."""
-    return {(s["vip"], s["port"]): {d["address"] for d in s["backends"]} for s in services}
+    """{(vip, port or None): (serving backend addresses, quiesced ones)}."""
+    return {(s["vip"], s["port"]): ({d["address"] for d in s["backends"] if d["weight"]},
+                                     {d["address"] for d in s["backends"] if not d["weight"]})
+            for s in services}
 
 
-def is_stale(orig, reply, keep, gone_vips):
-    """Whether a connection's DNAT target is no longer a backend of the VIP it was sent to."""
+def is_stale(orig, reply, status, keep, gone_vips):
+    """Whether a connection's DNAT target is no longer a backend of the VIP it was sent to. A quiesced
+    backend (weight 0) keeps the connections it answered, as in IPVS; one it never answered (a SYN
+    sent just before it was held back) has nothing in flight, and its retry is a new decision."""
     if orig.daddr in gone_vips:
         return True
     for key in ((orig.daddr, orig.dport), (orig.daddr, None)):
         if key in keep:
-            return reply.saddr != orig.daddr and reply.saddr not in keep[key]
+            serving, quiesced = keep[key]
+            if reply.saddr == orig.daddr or reply.saddr in serving:
+                return False
+            return reply.saddr not in quiesced or not status & SEEN_REPLY
     return False
 
 
 def stale(ct, services, gone_vips):
     keep = _keep(services)
-    return [e for e in ct.dump_entries() if is_stale(e.tuple_orig, e.tuple_reply, keep, gone_vips)]
+    return [e for e in ct.dump_entries() if is_stale(e.tuple_orig, e.tuple_reply, e.status, keep, gone_vips)]
 
 
 def describe(entries):
-    """The distinct VIP -> removed backend pairs of the entries, for the change's description."""
+    """The distinct VIP -> backend pairs of the entries, for the change's description."""
     pairs = sorted({"%s -> %s" % (e.tuple_orig.daddr, e.tuple_reply.saddr) for e in entries})
     return ", ".join(pairs)
 

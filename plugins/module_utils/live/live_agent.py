@@ -486,7 +486,7 @@ class Agent:
 
     def reapply(self):
         """Every sandbox whose mask changed is switched, those that drop a backend first; then the
-        connections tracked to the backends that left are flushed (walking a big conntrack table
+        connections tracked to the backends that left or were held back are flushed (walking a big conntrack table
         must not delay the others). Newer facts (a host left mid-pass) are taken between two
         sandboxes and the pass goes on with them: a sandbox switched on the older ones is switched
         again now, not a whole pass later (a sandbox takes 0.1-0.3 s on an emulated CPU, seconds
@@ -503,7 +503,7 @@ class Agent:
                     self.state_dir, sandbox, record["backend"], record["planned"], record["table"], changes,
                     self.written, flush=False, marking=False)
             log("%s: %s" % (sandbox, "; ".join(changes.done) or "as it was"))
-            if backend == "nftables" and (sandbox in flushes or live_balancing.removed(record.get("applied"), applied)):
+            if backend == "nftables" and (sandbox in flushes or live_balancing.to_flush(record.get("applied"), applied)):
                 flushes[sandbox] = services
             newer = self.applies.take(0)
             if newer is not None:

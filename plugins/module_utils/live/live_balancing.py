@@ -57,8 +57,7 @@ def due(records_by_sandbox, facts, switched=()):
             continue
         applied = availability.mask_backends(rec["planned"], facts)
         if applied != rec.get("applied"):
-            narrows = bool(_serving(rec.get("applied")) - _serving(applied))
-            found.append(((not narrows, sandbox in switched, sandbox), (sandbox, rec, applied)))
+            found.append(((not narrows(rec.get("applied"), applied), sandbox in switched, sandbox), (sandbox, rec, applied)))
     return [item for _order, item in sorted(found, key=lambda f: f[0])]
 
 
@@ -67,10 +66,17 @@ def _serving(services):
     return {(s["fwmark"], b["address"]) for s in services or [] for b in s.get("backends") or [] if b.get("weight", 1)}
 
 
-def removed(before, after):
-    """Whether `after` (applied services) lacks a backend `before` had (a quiesced one is still there)."""
+def narrows(before, after):
+    """Whether `after` (applied services) takes new connections at fewer backends than `before`."""
+    return bool(_serving(before) - _serving(after))
+
+
+def to_flush(before, after):
+    """Whether `after` (applied services) lacks a backend `before` had, or holds back one that served:
+    connections to it may be stale (conntrack.is_stale)."""
     kept = {(s["fwmark"], b["address"]) for s in after or [] for b in s.get("backends") or []}
-    return any((s["fwmark"], b["address"]) not in kept for s in before or [] for b in s.get("backends") or [])
+    return narrows(before, after) or any((s["fwmark"], b["address"]) not in kept
+                                         for s in before or [] for b in s.get("backends") or [])
 
 
 def held_back(planned, applied):

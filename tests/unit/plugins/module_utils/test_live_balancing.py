@@ -22,13 +22,16 @@ def test_held_back_names_each_backend_its_task_and_host():
         == ["fwmark 0x100 10.10.1.8 -> 10.10.1.6 (web.2 on h2)"]           # quiesced counts too
 
 
-def test_only_a_backend_that_left_asks_for_a_walk_of_the_connection_table():
+def test_only_a_backend_that_left_or_was_held_back_asks_for_a_walk_of_the_connection_table():
     applied = availability.mask_backends(PLANNED, H2_DOWN)
-    assert live_balancing.removed(PLANNED, applied)
-    assert not live_balancing.removed(applied, PLANNED)          # one came back: nothing to flush
-    assert not live_balancing.removed(None, PLANNED)
+    assert live_balancing.to_flush(PLANNED, applied)
+    assert not live_balancing.to_flush(applied, PLANNED)          # one came back: nothing to flush
+    assert not live_balancing.to_flush(None, PLANNED)
     h2_sick = {"hosts": {"h1": "alive", "h2": "alive"}, "tasks": {"h1": {"web.1": "healthy"}, "h2": {"web.2": "unhealthy"}}}
-    assert not live_balancing.removed(PLANNED, availability.mask_backends(PLANNED, h2_sick))   # quiesced: kept
+    quiesced = availability.mask_backends(PLANNED, h2_sick)
+    assert live_balancing.to_flush(PLANNED, quiesced)             # what it never answered goes
+    assert not live_balancing.to_flush(quiesced, quiesced)
+    assert live_balancing.to_flush(quiesced, applied)             # removed after it was held back
 
 
 def test_records_read_back_what_was_written(tmp_path):

@@ -14,17 +14,19 @@ SERVICES = [{"vip": "10.10.1.8", "port": None,
             {"vip": "172.18.0.2", "port": 8080, "backends": [{"address": "10.255.0.5", "weight": 1}]}]
 
 
-def entry(daddr, dport, to):
-    return T(daddr=daddr, dport=dport), T(saddr=to)
+def entry(daddr, dport, to, status=conntrack.SEEN_REPLY | 0x8):        # answered and assured
+    return T(daddr=daddr, dport=dport), T(saddr=to), status
 
 
-def test_connections_to_removed_backends_are_stale_and_to_quiesced_ones_finish():
+def test_connections_to_removed_backends_are_stale_and_those_quiesced_ones_answered_finish():
     keep = conntrack._keep(SERVICES)
     assert not conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.5"), keep, set())
+    assert not conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.5", status=0), keep, set())
     assert conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.7"), keep, set())     # removed
     assert not conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.6"), keep, set())  # weight 0, as IPVS
+    assert conntrack.is_stale(*entry("10.10.1.8", 80, "10.10.1.6", status=0), keep, set())   # a SYN it never answered
     assert not conntrack.is_stale(*entry("172.18.0.2", 8080, "10.255.0.5"), keep, set())
-    assert not conntrack.is_stale(*entry("10.10.9.9", 80, "10.10.9.9"), keep, set())  # not ours
+    assert not conntrack.is_stale(*entry("10.10.9.9", 80, "10.10.9.9", status=0), keep, set())  # not ours
     assert conntrack.is_stale(*entry("10.10.1.99", 80, "10.10.1.5"), keep, {"10.10.1.99"})  # VIP gone
 
 
