@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import inspect
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
-    endpoint, firewall, libnftables, links, netns, network, nftables, peers)
+    endpoint, firewall, libnftables, links, netns, network, nft_listings, nftables, peers)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -215,6 +215,43 @@ def test_firewall_table_compares_in_nft_form():
     other = firewall.render("t", ["198.18.9.2"], [7946], [7946, 4789])
     assert nftables.current("inet", "t") != nftables.canonical("inet", "t", other)
     assert nftables.counters("inet", "t") == {"peer_accepted": 0, "others_dropped": 0}
+
+
+def test_a_listing_kept_from_an_earlier_run_spares_the_scratch_namespace_and_only_ever_says_the_same(monkeypatch, tmp_path):
+    """nft_listings: a second process (caches cleared) tells a table is as wanted from the kept listing,
+    without listing the text again; a kept listing that no longer matches is listed again before the
+    table is called different."""
+    monkeypatch.setattr(nft_listings, "directory", lambda: str(tmp_path))
+    body = firewall.render("t", ["198.18.9.2"], [7946], [7946, 4789])
+    nftables.replace("inet", "t", body)
+    nftables.canonical.cache_clear(), nftables._listed_in_scratch.cache_clear()
+    assert not nftables.differs("inet", "t", body)          # listed in a scratch namespace, and kept
+    assert len(os.listdir(tmp_path)) == 1
+
+    def no_scratch(cmd, stdin=None):
+        raise AssertionError("listed again: %s" % cmd)
+    nftables.canonical.cache_clear(), nftables._listed_in_scratch.cache_clear()     # as a new module run
+    monkeypatch.setattr(nftables, "_run", no_scratch)
+    assert not nftables.differs("inet", "t", body)
+    monkeypatch.undo()
+
+    monkeypatch.setattr(nft_listings, "directory", lambda: str(tmp_path))
+    for kept in os.listdir(tmp_path):                        # what an older nft printed, say
+        (tmp_path / kept).write_text((tmp_path / kept).read_text().replace("7946", "7947"))
+    nftables.canonical.cache_clear(), nftables._listed_in_scratch.cache_clear()
+    assert not nftables.differs("inet", "t", body)          # listed again, found the same
+    assert nftables.differs("inet", "t", firewall.render("t", ["198.18.9.3"], [7946], [7946, 4789]))
+
+
+def test_kept_listings_are_bounded(monkeypatch, tmp_path):
+    monkeypatch.setattr(nft_listings, "directory", lambda: str(tmp_path))
+    monkeypatch.setattr(nft_listings, "MAX_KEPT", 4)
+    for i in range(5):          # the fifth goes past 4: the oldest three go
+        nft_listings.keep("inet", "t", "text %d" % i, False, "listing %d" % i)
+        if i < 4:
+            os.utime(nft_listings._path("inet", "t", "text %d" % i, False), (i, i))
+    assert [nft_listings.kept("inet", "t", "text %d" % i, False) for i in range(5)] == \
+        [None, None, None, "listing 3", "listing 4"]
 
 
 def test_info_reports_what_is_there():

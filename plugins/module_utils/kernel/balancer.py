@@ -104,7 +104,7 @@ def reconcile(requested, wanted, table, changes, flush=True, marking=True, deriv
     balance = wanted is not None
     body = derived.get("body", services, lambda: _nft_body(table, services, balance), (table, balance))
     # As nft prints them (this table has no counters): a table that stays costs one nft run and no parse.
-    same = listing is None if body is None else listing == nftables.canonical_text(family, table, body)
+    same = listing is None if body is None else nftables.is_listed_as(listing, family, table, body)
     before = "" if same else listing or ""
     gone_vips = set()
     if not same:

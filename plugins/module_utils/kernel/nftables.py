@@ -11,7 +11,7 @@ handles and counter values are left out of the comparison.
 A table is read with one nft command, run in this process through libnftables where it
 loads (an nft process costs about 3 ms here and 0.1 s under emulation, where the live agent
 re-applies balancing within seconds); a desired text's canonical form is worked out once per
-process, by the nft program in the scratch namespace.
+process, by the nft program in the scratch namespace, and kept for later runs (nft_listings).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import functools
 import json
 import subprocess
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import libnftables
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import libnftables, nft_listings
 
 VOLATILE = ("handle", "packets", "bytes")
 UNREAD = object()           # the caller has not read the table (None: it read it, and there is none)
@@ -87,28 +87,43 @@ def current(family, table):
 
 @functools.lru_cache(maxsize=64)
 def _listed_in_scratch(family, table, text, json_output):
-    """Load `text` into a fresh network namespace and list the table there (once per process)."""
+    """Load `text` into a fresh network namespace and list the table there (once per process), and keep
+    the listing for later runs."""
     load_then_list = 'nft -f - && exec nft %s list table "$0" "$1"' % ("-j" if json_output else "")
-    return _run(["unshare", "--net", "--", "sh", "-c", load_then_list, family, table], text)
+    listing = _run(["unshare", "--net", "--", "sh", "-c", load_then_list, family, table], text)
+    nft_listings.keep(family, table, text, json_output, listing)
+    return listing
+
+
+def _listed(family, table, text, json_output, kept):
+    """`text` listed as nft would list it; kept=True takes a listing a run before kept (nft_listings),
+    which may only ever tell that a table is the same."""
+    listing = nft_listings.kept(family, table, text, json_output) if kept else None
+    return _listed_in_scratch(family, table, text, json_output) if listing is None else listing
 
 
 @functools.lru_cache(maxsize=64)
-def canonical(family, table, text):
+def canonical(family, table, text, kept=False):
     """The desired table in canonical JSON objects, as nft itself would list it (once per process and
     text: sandboxes of one network balance the same services; not to be changed by the caller)."""
-    return _objects(_listed_in_scratch(family, table, text, True))
+    return _objects(_listed(family, table, text, True, kept))
 
 
-def canonical_text(family, table, text):
+def canonical_text(family, table, text, kept=False):
     """The desired table as `nft list table` would print it (for diffs)."""
-    return _listed_in_scratch(family, table, text, False)
+    return _listed(family, table, text, False, kept)
+
+
+def is_listed_as(listing, family, table, text):
+    """Whether a table's listing (listed()'s) is the one nft gives for `text`."""
+    return listing == canonical_text(family, table, text, kept=True) or listing == canonical_text(family, table, text)
 
 
 def differs(family, table, text_, have=UNREAD):
     """Whether the live table (`have`: current()'s result, when the caller read it) differs from
     `text_` (a missing table always does)."""
     have = current(family, table) if have is UNREAD else have
-    return have is None or have != canonical(family, table, text_)
+    return have is None or have != canonical(family, table, text_, kept=True) and have != canonical(family, table, text_)
 
 
 def text(family, table):
