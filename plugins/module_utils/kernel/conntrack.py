@@ -32,9 +32,11 @@ SEEN_REPLY = 0x2        # IPS_SEEN_REPLY: the backend has answered the connectio
 
 def _keep(services):
     """{(vip, port or None): (serving backend addresses, quiesced ones)}."""
-    return {(s["vip"], s["port"]): ({d["address"] for d in s["backends"] if d["weight"]},
-                                     {d["address"] for d in s["backends"] if not d["weight"]})
-            for s in services}
+    return {(s["vip"], s["port"]): _by_weight(s["backends"]) for s in services}
+
+
+def _by_weight(backends):
+    return {d["address"] for d in backends if d["weight"]}, {d["address"] for d in backends if not d["weight"]}
 
 
 def is_stale(orig, reply, status, keep, gone_vips):
