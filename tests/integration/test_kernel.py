@@ -243,6 +243,15 @@ def test_a_listing_kept_from_an_earlier_run_spares_the_scratch_namespace_and_onl
     assert nftables.differs("inet", "t", firewall.render("t", ["198.18.9.3"], [7946], [7946, 4789]))
 
 
+def test_a_listing_is_not_kept_where_the_virtualenv_is_gone(monkeypatch, tmp_path):
+    monkeypatch.setattr(nft_listings, "directory", lambda: str(tmp_path / "venv" / nft_listings.DIRNAME))
+    nft_listings.keep("inet", "t", "text", False, "listing")
+    assert not (tmp_path / "venv").exists()         # a teardown removed it: not made again
+    (tmp_path / "venv").mkdir()
+    nft_listings.keep("inet", "t", "text", False, "listing")
+    assert nft_listings.kept("inet", "t", "text", False) == "listing"
+
+
 def test_kept_listings_are_bounded(monkeypatch, tmp_path):
     monkeypatch.setattr(nft_listings, "directory", lambda: str(tmp_path))
     monkeypatch.setattr(nft_listings, "MAX_KEPT", 4)

@@ -79,13 +79,22 @@ def keep(family, table, text, json_output, listing):
     if path is None:
         return
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        _directory_made(os.path.dirname(path))
         fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".new-")
         with os.fdopen(fd, "w") as f:
             f.write(listing)
         os.replace(temporary, path)
         _bound(os.path.dirname(path))
     except OSError:
+        pass
+
+
+def _directory_made(where):
+    """Its own directory only, not the virtualenv's: a process still running after a teardown removed
+    the virtualenv (a live agent, on its way out) must not make it again."""
+    try:
+        os.mkdir(where, 0o700)
+    except FileExistsError:
         pass
 
 
