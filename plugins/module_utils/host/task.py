@@ -199,7 +199,10 @@ class Systemd:
             changes("systemctl daemon-reload", self._checked, "daemon-reload")
         # --no-reload: the reload above (or the one that loaded the file before) is all systemd
         # needs; each reload costs seconds on a busy emulated host, and timed out there (25 s).
-        if (state or self._state(unit)).get("UnitFileState") not in ENABLED:
+        # A loaded unit's UnitFileState is the one of its last reload, so after such an enable it
+        # still says disabled: where it does, `is-enabled` reads the unit's links themselves.
+        if (state or self._state(unit)).get("UnitFileState") not in ENABLED \
+                and self._systemctl("is-enabled", "--quiet", unit)[0] != 0:
             changes("enable %s" % unit, self._checked, "enable", "--no-reload", unit)
         return rewritten
 

@@ -128,15 +128,18 @@ UnitFileState=
 
 
 class FakeSystemctl:
-    """systemctl as ensure_present sees it: `show` answers from a table, every call recorded."""
+    """systemctl as ensure_present sees it: `show` answers from a table, `is-enabled` from the units
+    whose links are there; every call recorded."""
 
-    def __init__(self, answer):
-        self.answer, self.calls = answer, []
+    def __init__(self, answer, linked=()):
+        self.answer, self.linked, self.calls = answer, set(linked), []
 
     def __call__(self, argv):
         self.calls.append(argv[1:])
         if argv[1] == "show":
             return 0, self.answer(argv[3:]), ""
+        if argv[1] == "is-enabled":
+            return (0 if argv[-1] in self.linked else 1), "", ""
         return 0, "", ""
 
 
@@ -153,13 +156,27 @@ def test_systemd_reads_every_task_unit_in_one_systemctl_run_and_starts_only_what
     assert [runner.ensure_present(spec, changes) for spec in specs] == [324, 411]
     unit2 = task.unit_name("web.2")
     assert systemctl.calls == [["show", "--property=Id,UnitFileState,ActiveState,MainPID", task.unit_name("web.1"), unit2],
-                               ["daemon-reload"], ["enable", "--no-reload", unit2], ["start", unit2],
+                               ["daemon-reload"], ["is-enabled", "--quiet", unit2], ["enable", "--no-reload", unit2],
+                               ["start", unit2],
                                ["show", "--property=Id,UnitFileState,ActiveState,MainPID", unit2]]   # its new MainPID
     assert changes.done == ["write %s" % (tmp_path / unit2), "systemctl daemon-reload", "enable " + unit2, "start " + unit2]
 
     systemctl.calls = []            # not observed: each unit read on its own, once
     assert task.Systemd(systemctl, None).ensure_present(specs[1], Changes(False)) == 411
     assert systemctl.calls == [["show", "--property=Id,UnitFileState,ActiveState,MainPID", unit2]]
+
+
+def test_systemd_asks_is_enabled_where_a_loaded_unit_s_state_is_of_before_its_enable(tmp_path, monkeypatch):
+    """`enable --no-reload` leaves the loaded unit's UnitFileState as it was (disabled) until a reload."""
+    from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
+    monkeypatch.setattr(task, "UNIT_DIR", str(tmp_path))
+    (tmp_path / "swarmnet-restore.service").write_text("[Unit]\n")
+    stale = "Id=swarmnet-restore.service\nUnitFileState=disabled\nActiveState=inactive\nMainPID=0\n"
+    for linked, enables in ((["swarmnet-restore.service"], []), ([], ["enable swarmnet-restore.service"])):
+        changes = Changes(False)
+        task.Systemd(FakeSystemctl(lambda units: stale, linked), None).install(
+            "swarmnet-restore.service", "[Unit]\n", changes)
+        assert changes.done == enables
 
 
 def test_systemd_without_an_answer_for_a_unit_names_it():
