@@ -66,10 +66,12 @@ def _path(family, table, text, json_output):
 def kept(family, table, text, json_output):
     """The listing kept for the text, or None."""
     path = _path(family, table, text, json_output)
+    if path is None:
+        return None
     try:
         with open(path) as f:
             return f.read()
-    except (TypeError, OSError):
+    except OSError:
         return None
 
 
