@@ -20,8 +20,8 @@ import hashlib
 import os
 import shutil
 import sys
-import tempfile
 
+from ansible_collections.swarmnet.overlay.plugins.module_utils.host import files
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import libnftables
 
 DIRNAME = "nft-listings"
@@ -69,8 +69,7 @@ def kept(family, table, text, json_output):
     if path is None:
         return None
     try:
-        with open(path) as f:
-            return f.read()
+        return files.read(path)
     except OSError:
         return None
 
@@ -82,10 +81,7 @@ def keep(family, table, text, json_output, listing):
         return
     try:
         _directory_made(os.path.dirname(path))
-        fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".new-")
-        with os.fdopen(fd, "w") as f:
-            f.write(listing)
-        os.replace(temporary, path)
+        files.write(path, listing, 0o600)
         _bound(os.path.dirname(path))
     except OSError:
         pass
