@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import inspect
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import (
-    endpoint, firewall, libnftables, links, netns, network, nft_listings, nftables, peers)
+    dumps, endpoint, firewall, libnftables, links, netns, network, nft_listings, nftables, peers)
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 from ansible_collections.swarmnet.overlay.plugins.module_utils.reconcile import Changes
 
@@ -205,6 +205,44 @@ def test_peer_errors_name_the_entry():
                  "neigh": {"add": [], "remove": []}}
         with pytest.raises(peers.PeerError, match="remove fdb 02:42:00:00:00:09 198.18.9.9: errno 2"):
             peers.apply(ipr, index, bogus)
+
+
+def test_a_reader_dumps_what_iproute_dumps():
+    """Every read the modules make through dumps.Reader, against pyroute2's IPRoute on the same objects:
+    a network with 300 peers (answers of several datagrams), a sandbox with two endpoints and a
+    default route, the host namespace."""
+    converge(want("front", 4098))
+    converge(dict(want("back", 4097), gateway="10.10.2.1/24"))
+    sandbox = "task-r"
+    attach(sandbox, endpoints("front", "back"))
+    with netns.rtnl(sandbox) as ipr:
+        eth1 = ipr.link_lookup(ifname="eth1")[0]
+        ipr.route("replace", dst="0.0.0.0/0", gateway="10.10.2.1", oif=eth1)
+    with netns.rtnl("swarmnet-front") as ipr:
+        index = links.by_name(ipr, "vx-4098")["index"]
+        peers.apply(ipr, index, peers.diff(peers.read(ipr, index), peers.desired(peer_set(300))))
+    reads = (links.all_links, links.ipv4_addresses_by_link, links.host_addresses, endpoint._default_routes)
+    for where in (None, sandbox, "swarmnet-front"):
+        with netns.rtnl(where) as ipr, dumps.Reader(where) as reader:
+            for read in reads:
+                assert read(reader) == read(ipr), (where, read.__name__)
+            for lk in links.all_links(ipr):
+                assert links.ipv4_addresses(reader, lk["index"]) == links.ipv4_addresses(ipr, lk["index"])
+                assert reader.get_links(lk["index"])[0]["index"] == lk["index"]
+    with netns.rtnl("swarmnet-front") as ipr, dumps.Reader("swarmnet-front") as reader:
+        assert peers.read(reader, index) == peers.read(ipr, index) == peers.desired(peer_set(300))
+    with dumps.Reader(sandbox) as reader:
+        assert endpoint._default_routes(reader) == [("10.10.2.1", eth1)]
+
+
+def test_a_reader_stays_in_its_namespace_and_names_a_missing_one():
+    converge(want())
+    with dumps.Reader("swarmnet-front") as reader:
+        assert {lk["ifname"] for lk in links.all_links(reader)} >= {"lo", "br0", "vx-4098"}
+    with dumps.Reader() as reader:
+        assert "br0" not in {lk["ifname"] for lk in links.all_links(reader)}
+    with pytest.raises(FileNotFoundError, match="no-such-sandbox"):
+        dumps.Reader("no-such-sandbox")
 
 
 def test_firewall_table_compares_in_nft_form():

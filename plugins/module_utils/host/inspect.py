@@ -10,13 +10,13 @@ import ipaddress
 import json
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import applied, registry, task
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import endpoint, links, netns, peers
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import dumps, endpoint, links, netns, peers
 from ansible_collections.swarmnet.overlay.plugins.module_utils.live import agent_config, availability
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 
 def _network(ns):
-    with netns.rtnl(ns) as ipr:
+    with dumps.Reader(ns) as ipr:
         all_links = {lk["ifname"]: lk for lk in links.all_links(ipr)}
         br = all_links.get(naming.BRIDGE)
         if br is None or not (br.get("alias") or "").startswith(naming.BRIDGE_ALIAS):
@@ -63,7 +63,7 @@ def host_state(advertise_addr=None, state_dir=task.DEFAULT_STATE_DIR):
              "task_checks": agent_config.probed_checks(state_dir),
              "services": registry.read(state_dir),
              "live": live_state(state_dir)}
-    with netns.rtnl() as host:
+    with dumps.Reader() as host:
         addresses = links.host_addresses(host)
         state["addresses"] = sorted(addresses)
         if advertise_addr in addresses:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import socket
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import dumps, links, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 OWNED_ALIAS = "swarmnet sandbox"
@@ -31,7 +31,7 @@ def observe(sandbox, routes=False):
     default routes too (what ensure_present checks for an egress endpoint, read on the same socket)."""
     if not netns.exists(sandbox):
         return None
-    with netns.rtnl(sandbox) as ipr:
+    with dumps.Reader(sandbox) as ipr:
         default_routes = _default_routes(ipr) if routes else None
         all_links = links.all_links(ipr)
         lo = next((lk for lk in all_links if lk["ifname"] == "lo"), None)

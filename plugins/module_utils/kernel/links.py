@@ -8,7 +8,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import dumps, netns
 
 
 def describe(msg):
@@ -52,7 +52,7 @@ class Listings:
     def links(self, name):
         """{ifname: link} of namespace `name` (None: the host's)."""
         if name not in self._links:
-            with netns.rtnl(name) as ipr:
+            with dumps.Reader(name) as ipr:
                 self._links[name] = {lk["ifname"]: lk for lk in all_links(ipr)}
         return self._links[name]
 

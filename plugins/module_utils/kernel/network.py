@@ -10,7 +10,7 @@ host namespace reaches the underlay (LAB-NOTES).
 
 from __future__ import annotations
 
-from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import links, netns
+from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import dumps, links, netns
 from ansible_collections.swarmnet.overlay.plugins.module_utils.plan import naming
 
 VXLAN_ALIAS = "swarmnet vxlan "   # + network name; finds a half-built device in the host namespace
@@ -32,7 +32,7 @@ def preflight(want, observed):
 
     `observed` is observe()'s view of the network: when its VXLAN device is already right, nothing
     is to be created and the other namespaces need no search (a host has one per sandbox)."""
-    with netns.rtnl() as host:
+    with dumps.Reader() as host:
         addresses = links.host_addresses(host)
         if want["local"] not in addresses:
             raise NetworkError("advertise address %s is not on this host (its IPv4 addresses: %s)"
@@ -54,7 +54,7 @@ def preflight(want, observed):
 def _vxlan_links(where, host):
     if where is None:
         return [lk for lk in links.all_links(host) if lk["kind"] == "vxlan"]
-    with netns.rtnl(where) as ipr:
+    with dumps.Reader(where) as ipr:
         return [lk for lk in links.all_links(ipr) if lk["kind"] == "vxlan"]
 
 
@@ -63,7 +63,7 @@ def observe(name):
     ns = naming.network_netns(name)
     if not netns.exists(ns):
         return None
-    with netns.rtnl(ns) as ipr:
+    with dumps.Reader(ns) as ipr:
         found = {"netns": ns, "links": {lk["ifname"]: lk for lk in links.all_links(ipr)}}
         br = found["links"].get(naming.BRIDGE)
         found["bridge_addresses"] = links.ipv4_addresses(ipr, br["index"]) if br else []
