@@ -270,7 +270,9 @@ actions:
 balancing:
   description:
     - One result per namespace of O(drain), O(absent_balancing) and O(balancing), in that order, as
-      M(swarmnet.overlay.ipvs_service) returns in its C(results).
+      M(swarmnet.overlay.ipvs_service) returns in its C(results), except that a namespace lists its
+      C(services) only where its balancing changed (or would, in check mode). Every sandbox balances
+      every service of its networks, and a host's listings would grow with services times sandboxes.
   returned: always
   type: list
   elements: dict
@@ -329,7 +331,8 @@ def _steps(module, pids):
     if p["registry"] is not None:
         registry.check(module, p["registry"]["services"], "registry.")
     runner = _runner(module) if p["dns"] is not None or specs or gone_tasks else None
-    lb = balancing.Balancing(p["backend"], p["table"], p["state_dir"]) if drain or wanted or gone_boxes else None
+    lb = balancing.Balancing(p["backend"], p["table"], p["state_dir"], list_unchanged=False) \
+        if drain or wanted or gone_boxes else None
 
     # A list runs when it has items; a mapping when it is given (its state may say absent).
     return [

@@ -235,8 +235,10 @@ def test_services_host_runs_the_hosts_services_in_one_module_run(run_module, tmp
         assert made["pids"] == {"web.1": made["tasks"][0]["pid"]}
         assert _net_inode(made["pids"]["web.1"]) == os.stat("/run/netns/web.1").st_ino
         assert made["dns"][0]["pid"] and made["balancing"][0]["backend"] == "nftables"
+        assert made["balancing"][0]["services"] == ["fwmark 0x100 10.10.1.8 rr", "  10.10.1.5 weight 1"]
         again = run_module("services_host", **host)
         assert again["changed"] is False and again["actions"] == [] and again["diff"] == []
+        assert "services" not in again["balancing"][0]      # listed where it changed only
         # The host's lists are echoed back only at -vvv, where Ansible shows a result's invocation.
         echoed = again["invocation"]["module_args"]
         assert echoed["state_dir"] == str(state) and echoed["backend"] == "nftables"

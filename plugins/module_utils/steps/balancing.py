@@ -61,10 +61,14 @@ def checked(module, key, items, grouped):
 class Balancing:
     """How every namespace of a run is balanced: the backend (resolved), the table, the state directory."""
 
-    def __init__(self, backend, table, state_dir):
+    def __init__(self, backend, table, state_dir, list_unchanged=True):
+        """`list_unchanged`: each namespace's result lists its virtual services even where nothing
+        changed (False: only where something did; a host's sandboxes each list every service of their
+        networks, so a whole host's listings grow with services times sandboxes)."""
         self.backend = balancer.resolved(backend)
         self.table = table
         self.state_dir = state_dir
+        self.list_unchanged = list_unchanged
         self.derived = Derived()        # sandboxes handed one list of services derive from it once
 
     def run(self, batch, items, present, empty_is_absent=True):
@@ -82,9 +86,10 @@ class Balancing:
             with netns.inside(where) if where else contextlib.nullcontext():
                 # IPVS, /proc/sys/net and nft all act on the current namespace
                 (backend, before, after, now), held = self._program(check_mode, where, planned, changes)
-            return ("".join(line + "\n" for line in before), "".join(line + "\n" for line in after),
-                    {"backend": backend, "services": self.derived.get("summary", now, lambda: lb.summary(now)),
-                     "held_back": held})
+            facts = {"backend": backend, "held_back": held}
+            if self.list_unchanged or changes.changed:
+                facts["services"] = self.derived.get("summary", now, lambda: lb.summary(now))
+            return "".join(line + "\n" for line in before), "".join(line + "\n" for line in after), facts
         return reconcile
 
     def _program(self, check_mode, where, planned, changes):
