@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.host import restore
 
@@ -33,6 +34,15 @@ def test_kept_state_is_the_same_text_for_the_same_plan():
     reordered = dict(reversed(list(DESIRED.items())))
     assert saved() == saved(desired=reordered)
     assert saved() != saved(lb_backend="nftables")
+
+
+def test_the_role_passes_the_parts_the_module_keeps():
+    """The restore role hands the module only these parts of the plan: the same ones, or the boot would
+    miss one."""
+    role = os.path.join(os.path.dirname(restore.__file__), "..", "..", "..", "roles", "restore", "tasks", "main.yml")
+    with open(role, encoding="utf-8") as f:
+        task = yaml.safe_load(f)[0]
+    assert sorted(task["vars"]["swarmnet_restore_parts"]) == sorted(restore.KEPT)
 
 
 def test_load_refuses_a_missing_file_and_another_format(tmp_path):
