@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: swarmnet developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Netlink dumps for reading only: pyroute2's messages and parser on a plain socket.
+"""Netlink reads: pyroute2's messages and parser on a plain socket.
 
 pyroute2 0.9 answers every request of its IPRoute through an asyncio event loop, run once
 per request by its synchronous API. For the reads a converge makes in every sandbox (its
@@ -37,7 +37,7 @@ ATTEMPTS = 5
 
 
 class Reader:
-    """A NETLINK_ROUTE socket in namespace `name` (None: this thread's), for dumps only. The
+    """A NETLINK_ROUTE socket in namespace `name` (None: this thread's), for reading only. The
     methods take the names and filters of pyroute2's IPRoute that the collection reads with, so
     the readers in links, endpoint and peers take either."""
 
@@ -63,8 +63,13 @@ class Reader:
         self.close()
 
     def get_links(self, index=None):
-        found = self._dump(ifinfmsg(), RTM_GETLINK)
-        return found if index is None else [msg for msg in found if msg["index"] == index]
+        """Every link, or the one of `index` (asked by itself: the host namespace holds a veth end per
+        sandbox on the gateway bridge)."""
+        if index is None:
+            return self._dump(ifinfmsg(), RTM_GETLINK)
+        request = ifinfmsg()
+        request["index"] = index
+        return [self._get(request, RTM_GETLINK)]
 
     def get_addr(self, family=socket.AF_INET, index=None):
         request = ifaddrmsg()
@@ -88,7 +93,7 @@ class Reader:
     def fdb(self, command, ifindex=None):
         """The bridge forwarding entries (`fdb("dump")`, as IPRoute has it) of one device or all."""
         if command != "dump":
-            raise ValueError("a Reader only dumps: fdb(%r)" % command)
+            raise ValueError("a Reader only reads: fdb(%r)" % command)
         request = ndmsg()
         request["family"] = socket.AF_BRIDGE
         if ifindex is not None:
@@ -105,26 +110,41 @@ class Reader:
 
     def _dump_once(self, request, kind):
         """([message], whether the kernel walked the table unchanged)."""
+        self._send(request, kind, NLM_F_REQUEST | NLM_F_DUMP)
+        found, consistent = [], True
+        while True:
+            for msg in self._answers():
+                if msg["header"]["flags"] & NLM_F_DUMP_INTR:
+                    consistent = False
+                if msg["header"]["type"] == NLMSG_DONE:
+                    return found, consistent
+                found.append(msg)
+
+    def _get(self, request, kind):
+        """The one message the kernel answers a request for one object with."""
+        self._send(request, kind, NLM_F_REQUEST)
+        while True:
+            for msg in self._answers():
+                return msg
+
+    def _send(self, request, kind, flags):
         self._seq += 1
         request["header"]["type"] = kind
-        request["header"]["flags"] = NLM_F_REQUEST | NLM_F_DUMP
+        request["header"]["flags"] = flags
         request["header"]["sequence_number"] = self._seq
         request.reset()
         request.encode()
         self._sock.send(request.data)
-        found, consistent = [], True
-        while True:
-            for msg in self._marshal.parse(self._sock.recv(RECV_BYTES)):
-                header = msg["header"]
-                if header["sequence_number"] != self._seq:
-                    continue        # not this request's answer (each attempt is read to its end)
-                if header.get("error") is not None:
-                    raise header["error"]
-                if header["flags"] & NLM_F_DUMP_INTR:
-                    consistent = False
-                if header["type"] == NLMSG_DONE:
-                    return found, consistent
-                found.append(msg)
+
+    def _answers(self):
+        """The messages of one datagram that answer the last request; an error answer raised."""
+        for msg in self._marshal.parse(self._sock.recv(RECV_BYTES)):
+            header = msg["header"]
+            if header["sequence_number"] != self._seq:
+                continue        # not this request's answer (each request is read to its end)
+            if header.get("error") is not None:
+                raise header["error"]
+            yield msg
 
 
 def _socket():

@@ -9,7 +9,7 @@ import struct
 import pytest
 
 from ansible_collections.swarmnet.overlay.plugins.module_utils.kernel import dumps
-from pyroute2.netlink import NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR
+from pyroute2.netlink import NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR
 from pyroute2.netlink.exceptions import NetlinkDumpInterrupted, NetlinkError
 from pyroute2.netlink.rtnl import RTM_NEWLINK
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
@@ -53,15 +53,20 @@ def answer(theirs, *datagrams):
         theirs.send(datagram)
 
 
-def requests(theirs):
-    """The sequence numbers of the requests the reader sent."""
+def sent(theirs):
+    """The headers (length, type, flags, sequence number, port) of the requests the reader sent."""
     theirs.setblocking(False)
-    sent = []
+    headers = []
     while True:
         try:
-            sent.append(struct.unpack_from(HEADER, theirs.recv(4096))[3])
+            headers.append(struct.unpack_from(HEADER, theirs.recv(4096)))
         except BlockingIOError:
-            return sent
+            return headers
+
+
+def requests(theirs):
+    """The sequence numbers of the requests the reader sent."""
+    return [header[3] for header in sent(theirs)]
 
 
 def test_a_dump_of_several_datagrams_is_read_to_its_end(kernel):
@@ -101,9 +106,17 @@ def test_an_answer_to_another_request_is_skipped(kernel):
     assert [msg.get("IFLA_IFNAME") for msg in reader.get_links()] == ["lo"]
 
 
-def test_filters_are_those_of_iproute(kernel):
+def test_one_link_is_asked_by_itself(kernel):
     reader, theirs = kernel
-    answer(theirs, link(1, 1, "lo") + link(1, 2, "eth0") + done(1))
+    answer(theirs, link(1, 2, "eth0"), error(2, errno.ENODEV))
     assert [msg.get("IFLA_IFNAME") for msg in reader.get_links(2)] == ["eth0"]
-    with pytest.raises(ValueError, match="only dumps"):
+    with pytest.raises(NetlinkError) as raised:
+        reader.get_links(9)
+    assert raised.value.code == errno.ENODEV
+    assert [(flags & NLM_F_DUMP, seq) for _length, _kind, flags, seq, _port in sent(theirs)] == [(0, 1), (0, 2)]
+
+
+def test_nothing_but_reads_is_made(kernel):
+    reader, _theirs = kernel
+    with pytest.raises(ValueError, match="only reads"):
         reader.fdb("add", ifindex=2)
